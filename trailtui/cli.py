@@ -1,0 +1,371 @@
+"""Command line: the explorer (default), ingest, query.
+
+Heavy modules (boto3, textual) are imported lazily so ``trailtui --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .query import Filter
+    from .sources.files import IngestReport
+    from .store import Store
+
+EXIT_OK, EXIT_NO_MATCH, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _fail(message: str) -> NoReturn:
+    sys.stderr.write(f"trailtui: error: {message}\n")
+    raise SystemExit(EXIT_USAGE)
+
+
+def _add_source_args(p: argparse.ArgumentParser) -> None:
+    src = p.add_mutually_exclusive_group()
+    src.add_argument(
+        "--from",
+        dest="from_paths",
+        nargs="+",
+        metavar="PATH",
+        help="files or folders of CloudTrail logs (read into the cache first)",
+    )
+    src.add_argument("--demo", action="store_true", help="the bundled demo incident")
+    p.add_argument("--cache", type=Path, metavar="PATH", help="cache database file")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="trailtui",
+        description="Explore AWS CloudTrail events from the terminal.",
+        epilog="Commands: ingest, query. Without a command, opens the explorer.",
+    )
+    p.add_argument("--version", action="version", version=_version())
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    ing = sub.add_parser("ingest", help="load files and folders into the cache")
+    ing.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ing.add_argument("--cache", type=Path, metavar="PATH", help="cache database file")
+    ing.add_argument("--force", action="store_true", help="re-read files already ingested")
+
+    q = sub.add_parser(
+        "query",
+        help="print the events matching a filter",
+        description="Print matching events, newest first. Exit 0 with matches, 1 with none, "
+        "2 on bad usage.",
+    )
+    q.add_argument("filter", nargs="?", default="", help="filter, e.g. 'name:Stop* user:bob'")
+    _add_source_args(q)
+    q.add_argument(
+        "--format", choices=("table", "json", "jsonl", "csv"), default="table", help="output"
+    )
+    q.add_argument("--limit", type=int, default=None, metavar="N", help="at most N events")
+    q.add_argument("--since", metavar="WHEN", help="like since: in the filter (24h, 2024-05-01)")
+    q.add_argument("--until", metavar="WHEN", help="like until: in the filter")
+
+    # the explorer's own options live on the main parser
+    p.add_argument("--from", dest="from_paths", nargs="+", metavar="PATH", help=argparse.SUPPRESS)
+    p.add_argument("--demo", action="store_true", help="open the bundled demo incident")
+    p.add_argument("--cache", type=Path, metavar="PATH", help="cache database file")
+    return p
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("trailtui")
+    except Exception:
+        return "unknown"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@dataclass(slots=True)
+class Opened:
+    store: Store
+    scope: list[int] | None
+    label: str
+
+
+def open_source(
+    demo: bool, from_paths: Sequence[str] | None, cache: Path | None, quiet: bool = False
+) -> Opened:
+    """The store and the scope (origin ids) for --demo / --from / the whole cache."""
+    from . import locations
+    from .store import Store, StoreError
+
+    try:
+        if demo:
+            from .sources.demo import DEMO_ORIGIN, ensure_demo_store
+
+            path = cache or locations.demo_cache_db()
+            if not path.exists() and not quiet:
+                sys.stderr.write("trailtui: generating the demo incident (first run only)…\n")
+            store = ensure_demo_store(path)
+            return Opened(store, None, DEMO_ORIGIN)
+        store = Store(cache or locations.default_cache_db())
+    except StoreError as e:
+        _fail(str(e))
+    if from_paths:
+        paths = [Path(p) for p in from_paths]
+        missing = [str(p) for p in paths if not p.exists()]
+        if missing:
+            _fail(f"no such file or folder: {', '.join(missing)}")
+        report = run_ingest(store, paths, quiet=quiet, summary=False)
+        for fr in report.rejected_files:
+            sys.stderr.write(f"trailtui: skipped {fr.path}: {fr.error}\n")
+        from .sources.files import origin_uri
+
+        scope = store.origins_under([origin_uri(p) for p in paths])
+        return Opened(store, scope, ", ".join(str(p) for p in paths))
+    return Opened(store, None, "cache")
+
+
+def run_ingest(
+    store: Store,
+    paths: Sequence[Path],
+    quiet: bool = False,
+    summary: bool = True,
+    force: bool = False,
+) -> IngestReport:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from .sources.files import FileReport, ingest_paths
+
+    console = Console(file=sys.stderr, highlight=False)
+    counts = {"events": 0}
+    import time
+
+    t0 = time.perf_counter()
+    progress = Progress(
+        TextColumn("[bold]ingest"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("files"),
+        TextColumn("{task.fields[events]:,} events"),
+        TextColumn("{task.fields[rate]:,.0f} events/s"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet or not console.is_terminal,
+        transient=not summary,
+    )
+    with progress:
+        task = progress.add_task("ingest", total=None, events=0, rate=0.0)
+
+        def on_progress(done: int, total: int, fr: FileReport) -> None:
+            counts["events"] += fr.events
+            elapsed = max(time.perf_counter() - t0, 1e-6)
+            progress.update(
+                task,
+                completed=done,
+                total=total,
+                events=counts["events"],
+                rate=counts["events"] / elapsed,
+            )
+
+        report = ingest_paths(store, paths, progress=on_progress, force=force)
+    if summary:
+        print_ingest_summary(report, console)
+    return report
+
+
+def print_ingest_summary(report: IngestReport, console: Console) -> None:
+    from rich.text import Text
+
+    from .safe import clean
+
+    rate = report.events / report.seconds if report.seconds > 0 else 0.0
+    n_files = len(report.files)
+    console.print(
+        Text(
+            f"{report.added:,} events added, {report.duplicates:,} duplicates skipped, "
+            f"{n_files:,} files read in {report.seconds:.1f}s ({rate:,.0f} events/s)"
+            + (f", {report.unchanged:,} unchanged since the last ingest" if report.unchanged else "")
+        )
+    )
+    digests = sum(1 for f in report.files if f.digest)
+    if digests:
+        console.print(Text(f"{digests} CloudTrail digest files recognised and skipped"))
+    bad = report.rejected_files
+    if bad:
+        console.print(Text(f"{len(bad)} files rejected:", style="bold red"))
+        for fr in bad:
+            console.print(Text(f"  {clean(fr.path)}: {clean(fr.error)}"))
+    for fr in report.damaged_files:
+        console.print(
+            Text(f"  {clean(fr.path)}: read in part ({fr.events} events kept): {clean(fr.error)}", style="yellow")
+        )
+    if report.rejected_records:
+        console.print(
+            Text(f"{report.rejected_records:,} records rejected (kept the rest of their files)", style="yellow")
+        )
+
+
+def build_filter(text: str, since: str | None = None, until: str | None = None) -> Filter:
+    from .query import FilterSyntaxError, parse
+
+    full = text
+    if since:
+        full += f' since:"{since}"'
+    if until:
+        full += f' until:"{until}"'
+    try:
+        return parse(full)
+    except FilterSyntaxError as e:
+        _fail(f"filter: {e}")
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from . import locations
+    from .store import Store, StoreError
+
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        _fail(f"no such file or folder: {', '.join(missing)}")
+    try:
+        store = Store(args.cache or locations.default_cache_db())
+    except StoreError as e:
+        _fail(str(e))
+    with store:
+        report = run_ingest(store, args.paths, force=args.force)
+    # 1 only when nothing at all could be read
+    return EXIT_NO_MATCH if report.files and len(report.rejected_files) == len(report.files) else EXIT_OK
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from .export import WRITERS, raw_texts
+
+    if args.limit is not None and args.limit < 0:
+        _fail("--limit must be 0 or more")
+    f = build_filter(args.filter, args.since, args.until)
+    opened = open_source(args.demo, args.from_paths, args.cache, quiet=args.format != "table")
+    store = opened.store
+    out = sys.stdout
+    try:
+        if args.format == "table":
+            n = print_table(store, f, opened.scope, args.limit)
+        else:
+            rows = store.iter_raw(f, opened.scope, args.limit)
+            n = WRITERS[args.format](raw_texts(rows), out)
+        out.flush()
+    except BrokenPipeError:
+        # `| head`: the reader went away; that's fine
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    finally:
+        store.close()
+    return EXIT_OK if n else EXIT_NO_MATCH
+
+
+def print_table(store: Store, f: Filter, scope: list[int] | None, limit: int | None) -> int:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from .safe import clean
+
+    console = Console(highlight=False, soft_wrap=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=240, color_system=None)
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    for col in ("time (UTC)", "event", "who", "source IP", "region", "resources", "error"):
+        table.add_column(col, overflow="fold" if col == "resources" else "ellipsis")
+    n = 0
+    offset = 0
+    page = 500
+    while limit is None or n < limit:
+        want = page if limit is None else min(page, limit - n)
+        rows = store.window(f, offset, want, scope)
+        for r in rows:
+            table.add_row(
+                r.time.strftime("%Y-%m-%d %H:%M:%S"),
+                Text(clean(r.name)),
+                Text(clean(r.principal, 60)),
+                Text(clean(r.source_ip, 40)),
+                Text(clean(r.region)),
+                Text(clean(r.resources, 120)),
+                Text(clean(r.error_code, 40), style="red") if r.error_code else Text(""),
+            )
+        n += len(rows)
+        offset += len(rows)
+        if len(rows) < want:
+            break
+    if n:
+        console.print(table)
+    total = store.count(f, scope) if limit is not None and n >= limit else n
+    Console(file=sys.stderr, highlight=False).print(
+        Text(f"{n:,} events" + (f" (of {total:,} matching)" if total > n else ""), style="dim")
+    )
+    return n
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    opened = open_source(args.demo, args.from_paths, args.cache)
+    try:
+        from .ui.app import run_app
+    except ImportError:  # pragma: no cover - the explorer lands with its own issue
+        run_app = None
+    if run_app is None:
+        return _summary(opened)
+    return run_app(opened.store, opened.scope, opened.label, demo=args.demo)
+
+
+def _summary(opened: Opened) -> int:
+    from rich.console import Console
+    from rich.text import Text
+
+    from .query import Filter
+
+    store = opened.store
+    console = Console(highlight=False)
+    rng = store.time_range(opened.scope)
+    total = store.count(Filter(), opened.scope)
+    console.print(Text(f"{total:,} events in {opened.label}", style="bold"))
+    if rng:
+        from datetime import UTC, datetime
+
+        a, b = (datetime.fromtimestamp(x / 1000, tz=UTC) for x in rng)
+        console.print(Text(f"from {a:%Y-%m-%d %H:%M} to {b:%Y-%m-%d %H:%M} UTC"))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "ingest":
+            return cmd_ingest(args)
+        if args.command == "query":
+            return cmd_query(args)
+        return cmd_explore(args)
+    except KeyboardInterrupt:
+        return 130
+

@@ -1,0 +1,634 @@
+"""The SQLite cache: schema + version, ingest (dedupe by eventID), windowed queries, counts,
+facets, which source each event came from, and coverage for the lazy sources.
+
+The folder is 0700 and the files 0600 (audit data). WAL + a busy timeout let two processes
+share one cache. Raw records are stored zlib-compressed with a preset dictionary of
+CloudTrail's own vocabulary (small records compress ~3x better with it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import threading
+import time
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .events import Event, dumps_raw
+from .locations import ensure_private_dir
+from .query import Filter, compile_regex, fold, ip_in, ipv4_int, to_sql
+
+SCHEMA_VERSION = 1
+
+_ZDICT = (
+    b'{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROA'
+    b'","arn":"arn:aws:sts::","accountId":"","accessKeyId":"ASIA","sessionContext":'
+    b'{"sessionIssuer":{"type":"Role","principalId":"","arn":"arn:aws:iam::","accountId":'
+    b'"","userName":""},"webIdFederationData":{},"attributes":{"creationDate":"'
+    b'","mfaAuthenticated":"false"}}},"eventTime":"2024-01-01T00:00:00Z","eventSource":'
+    b'"ec2.amazonaws.com","eventName":"Describe","awsRegion":"us-east-1","sourceIPAddress":'
+    b'"","userAgent":"aws-cli/2 Python/3 botocore/1","requestParameters":{"instancesSet":'
+    b'{"items":[{"instanceId":"i-"}]},"filterSet":{}},"responseElements":null,"requestID":'
+    b'"","eventID":"","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,'
+    b'"recipientAccountId":"","eventCategory":"Management","tlsDetails":{"tlsVersion":'
+    b'"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":'
+    b'".amazonaws.com"},"sessionCredentialFromConsole":"true","errorCode":"AccessDenied",'
+    b'"errorMessage":"","resources":[{"accountId":"","type":"AWS::","ARN":"arn:aws:"}],'
+    b'"IAMUser","AWSService","invokedBy":"","currentState":{"code":16,"name":"running"},'
+    b'"previousState":{"code":80,"name":"stopped"}'
+)
+
+
+def compress_raw(text: str) -> bytes:
+    c = zlib.compressobj(6, zlib.DEFLATED, 15, 8, zlib.Z_DEFAULT_STRATEGY, _ZDICT)
+    return c.compress(text.encode("utf-8", "surrogatepass")) + c.flush()
+
+
+def decompress_raw(blob: bytes) -> str:
+    d = zlib.decompressobj(15, _ZDICT)
+    return (d.decompress(blob) + d.flush()).decode("utf-8", "replace")
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL COLLATE NOCASE UNIQUE,
+    ts INTEGER NOT NULL,
+    name TEXT NOT NULL COLLATE NOCASE,
+    source TEXT NOT NULL COLLATE NOCASE,
+    region TEXT NOT NULL COLLATE NOCASE,
+    account TEXT NOT NULL COLLATE NOCASE,
+    principal TEXT NOT NULL COLLATE NOCASE,
+    principal_type TEXT NOT NULL COLLATE NOCASE,
+    principal_arn TEXT NOT NULL COLLATE NOCASE,
+    user_name TEXT NOT NULL COLLATE NOCASE,
+    session_name TEXT NOT NULL COLLATE NOCASE,
+    lookup_username TEXT NOT NULL COLLATE NOCASE,
+    access_key TEXT NOT NULL COLLATE NOCASE,
+    invoked_by TEXT NOT NULL COLLATE NOCASE,
+    source_identity TEXT NOT NULL COLLATE NOCASE,
+    source_ip TEXT NOT NULL COLLATE NOCASE,
+    ip_v4 INTEGER,
+    user_agent TEXT NOT NULL COLLATE NOCASE,
+    error_code TEXT NOT NULL COLLATE NOCASE,
+    error_message TEXT NOT NULL,
+    read_only INTEGER,
+    event_type TEXT NOT NULL COLLATE NOCASE,
+    category TEXT NOT NULL COLLATE NOCASE,
+    resources TEXT NOT NULL,
+    raw BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+CREATE INDEX IF NOT EXISTS events_name ON events (name, ts);
+CREATE INDEX IF NOT EXISTS events_key ON events (access_key);
+CREATE INDEX IF NOT EXISTS events_ip ON events (source_ip);
+CREATE INDEX IF NOT EXISTS events_user ON events (user_name);
+CREATE INDEX IF NOT EXISTS events_session ON events (session_name);
+CREATE TABLE IF NOT EXISTS resources (
+    event INTEGER NOT NULL,
+    type TEXT NOT NULL COLLATE NOCASE,
+    name TEXT NOT NULL COLLATE NOCASE
+);
+CREATE INDEX IF NOT EXISTS resources_name ON resources (name);
+CREATE INDEX IF NOT EXISTS resources_event ON resources (event);
+CREATE TABLE IF NOT EXISTS origins (
+    id INTEGER PRIMARY KEY,
+    uri TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS event_origins (
+    event INTEGER NOT NULL,
+    origin INTEGER NOT NULL,
+    PRIMARY KEY (event, origin)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS files (
+    uri TEXT PRIMARY KEY,
+    size INTEGER,
+    mtime_ns INTEGER,
+    etag TEXT,
+    events INTEGER NOT NULL,
+    rejected INTEGER NOT NULL,
+    error TEXT NOT NULL,
+    ingested_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejects (
+    uri TEXT NOT NULL,
+    location TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS coverage (
+    source TEXT NOT NULL,
+    filter_key TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    complete INTEGER NOT NULL,
+    next_token TEXT,
+    updated INTEGER NOT NULL,
+    PRIMARY KEY (source, filter_key, start, end)
+);
+"""
+
+LIST_COLUMNS = (
+    "e.id, e.event_id, e.ts, e.name, e.principal, e.source_ip, e.region, e.resources, "
+    "e.error_code, e.read_only, e.source, e.account"
+)
+
+# field -> SQL expression for facets (completion values with counts)
+FACET_COLUMNS: dict[str, str] = {
+    "name": "e.name",
+    "source": "e.source",
+    "region": "e.region",
+    "account": "e.account",
+    "ip": "e.source_ip",
+    "key": "e.access_key",
+    "error": "e.error_code",
+    "agent": "e.user_agent",
+    "category": "e.category",
+    "eventtype": "e.event_type",
+    "id": "e.event_id",
+}
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+@dataclass(slots=True, frozen=True)
+class Row:
+    """What the event list shows for one event."""
+
+    id: int
+    event_id: str
+    ts: int
+    name: str
+    principal: str
+    source_ip: str
+    region: str
+    resources: str
+    error_code: str
+    read_only: bool | None
+    source: str
+    account: str
+
+    @property
+    def time(self) -> datetime:
+        return datetime.fromtimestamp(self.ts / 1000, tz=UTC)
+
+
+@dataclass(slots=True)
+class IngestStats:
+    added: int = 0
+    duplicates: int = 0
+
+
+@dataclass(slots=True, frozen=True)
+class Coverage:
+    source: str
+    filter_key: str
+    start: int
+    end: int
+    complete: bool
+    next_token: str | None
+    updated: int
+
+
+def _contains(blob: bytes | None, needle: str) -> bool:
+    if blob is None:
+        return False
+    return needle in fold(decompress_raw(blob))
+
+
+def _regexp(pattern: str, value: str | None) -> bool:
+    return bool(value) and compile_regex(pattern).search(value or "") is not None
+
+
+def _ip_in(value: str | None, cidr: str) -> bool:
+    return ip_in(value, cidr)
+
+
+def _clean(s: str) -> str:
+    return s.encode("utf-8", "replace").decode("utf-8")
+
+
+def _row_values(eid: int, ev: Event) -> tuple[Any, ...]:
+    p = ev.principal
+    return (
+        eid,
+        ev.event_id,
+        ev.ts_ms,
+        ev.name,
+        ev.source,
+        ev.region,
+        ev.account,
+        p.display,
+        p.type,
+        p.arn,
+        p.user_name,
+        p.session_name,
+        p.lookup_username,
+        p.access_key,
+        p.invoked_by,
+        p.source_identity,
+        ev.source_ip,
+        ipv4_int(ev.source_ip),
+        ev.user_agent,
+        ev.error_code,
+        ev.error_message,
+        None if ev.read_only is None else int(ev.read_only),
+        ev.event_type,
+        ev.category,
+        ", ".join(n for _, n in ev.resources),
+        compress_raw(dumps_raw(ev.raw)),
+    )
+
+
+_INSERT = f"INSERT INTO events VALUES ({','.join('?' * 26)})"
+
+
+class Store:
+    """One SQLite cache file. Thread-safe enough for one writer and many readers: every
+    thread gets its own connection."""
+
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        if not readonly:
+            ensure_private_dir(self.path.parent)
+            if not self.path.exists():
+                fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
+                os.close(fd)
+            os.chmod(self.path, 0o600)
+        elif not self.path.exists():
+            raise StoreError(f"no cache at {self.path}")
+        self._init_schema()
+
+    # ------------------------------------------------------------------ connections
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        c: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if c is None:
+            c = self._connect()
+            self._local.conn = c
+        return c
+
+    def _connect(self) -> sqlite3.Connection:
+        c = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        c.execute("PRAGMA busy_timeout=30000")
+        c.execute("PRAGMA journal_mode=WAL")
+        c.execute("PRAGMA synchronous=NORMAL")
+        c.execute("PRAGMA temp_store=MEMORY")
+        c.execute("PRAGMA cache_size=-32768")
+        c.execute("PRAGMA mmap_size=268435456")
+        c.create_function("tt_contains", 2, _contains, deterministic=True)
+        c.create_function("tt_regexp", 2, _regexp, deterministic=True)
+        c.create_function("tt_ip_in", 2, _ip_in, deterministic=True)
+        with self._lock:
+            self._conns.append(c)
+        return c
+
+    def close(self) -> None:
+        with self._lock:
+            for c in self._conns:
+                try:
+                    c.close()
+                except sqlite3.Error:
+                    pass
+            self._conns.clear()
+        self._local = threading.local()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def interrupt(self) -> None:
+        """Abort the queries running on every connection (a new filter supersedes them)."""
+        with self._lock:
+            for c in self._conns:
+                c.interrupt()
+
+    def _init_schema(self) -> None:
+        c = self.conn
+        try:
+            row = c.execute(
+                "SELECT value FROM meta WHERE key='schema_version'"
+            ).fetchone()
+        except sqlite3.OperationalError:
+            row = None
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{self.path} is not a trailtui cache: {e}") from e
+        if row is not None and int(row[0]) != SCHEMA_VERSION:
+            raise StoreError(
+                f"cache {self.path} has schema version {row[0]}, this trailtui uses "
+                f"{SCHEMA_VERSION}: move it aside (or use --cache) and it will be rebuilt"
+            )
+        if row is None:
+            if self.readonly:
+                raise StoreError(f"{self.path} is not a trailtui cache")
+            c.executescript(
+                "BEGIN IMMEDIATE;"
+                + _SCHEMA
+                + f"INSERT OR REPLACE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');"
+                + "COMMIT;"
+            )
+
+    # ------------------------------------------------------------------ meta
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # ------------------------------------------------------------------ ingest
+
+    def origin_id(self, uri: str, kind: str = "file") -> int:
+        c = self.conn
+        c.execute("INSERT OR IGNORE INTO origins (uri, kind) VALUES (?, ?)", (uri, kind))
+        row = c.execute("SELECT id FROM origins WHERE uri=?", (uri,)).fetchone()
+        return int(row[0])
+
+    def ingest(self, events: Iterable[Event], origin: str, kind: str = "file") -> IngestStats:
+        """Add events (one transaction), deduplicated by eventID across every source."""
+        stats = IngestStats()
+        batch: dict[str, Event] = {}
+        for ev in events:
+            if ev.event_id in batch:
+                stats.duplicates += 1
+            else:
+                batch[ev.event_id] = ev
+        if not batch:
+            return stats
+        c = self.conn
+        oid = self.origin_id(origin, kind)
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            existing: dict[str, int] = {}
+            ids = list(batch)
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                q = f"SELECT event_id, id FROM events WHERE event_id IN ({','.join('?' * len(chunk))})"
+                for eid_text, rid in c.execute(q, chunk):
+                    existing[fold(eid_text)] = rid
+            next_id = int(c.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM events").fetchone()[0])
+            rows: list[tuple[Any, ...]] = []
+            res_rows: list[tuple[int, str, str]] = []
+            origin_rows: list[tuple[int, int]] = []
+            for key, ev in batch.items():
+                rid = existing.get(fold(key))
+                if rid is not None:
+                    stats.duplicates += 1
+                    origin_rows.append((rid, oid))
+                    continue
+                rid = next_id
+                next_id += 1
+                existing[fold(key)] = rid
+                rows.append(_row_values(rid, ev))
+                res_rows.extend((rid, t, n) for t, n in ev.resources)
+                origin_rows.append((rid, oid))
+            stats.added = len(rows)
+            try:
+                c.executemany(_INSERT, rows)
+            except (UnicodeEncodeError, sqlite3.ProgrammingError):
+                for r in rows:
+                    c.execute(_INSERT, tuple(_clean(v) if isinstance(v, str) else v for v in r))
+            try:
+                c.executemany("INSERT INTO resources VALUES (?, ?, ?)", res_rows)
+            except (UnicodeEncodeError, sqlite3.ProgrammingError):
+                c.executemany(
+                    "INSERT INTO resources VALUES (?, ?, ?)",
+                    [(a, _clean(b), _clean(n)) for a, b, n in res_rows],
+                )
+            c.executemany("INSERT OR IGNORE INTO event_origins VALUES (?, ?)", origin_rows)
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        return stats
+
+    def file_seen(self, uri: str, size: int | None, mtime_ns: int | None, etag: str | None) -> bool:
+        row = self.conn.execute(
+            "SELECT size, mtime_ns, etag FROM files WHERE uri=?", (uri,)
+        ).fetchone()
+        if row is None:
+            return False
+        if etag is not None:
+            return bool(row[2] == etag)
+        return bool(row[0] == size and row[1] == mtime_ns)
+
+    def record_file(
+        self,
+        uri: str,
+        size: int | None,
+        mtime_ns: int | None,
+        etag: str | None,
+        events: int,
+        rejects: Sequence[tuple[str, str]],
+        error: str,
+    ) -> None:
+        c = self.conn
+        now = int(time.time())
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            c.execute(
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (uri, size, mtime_ns, etag, events, len(rejects), _clean(error), now),
+            )
+            c.execute("DELETE FROM rejects WHERE uri=?", (uri,))
+            c.executemany(
+                "INSERT INTO rejects VALUES (?, ?, ?, ?)",
+                [(uri, _clean(w), _clean(r), now) for w, r in rejects],
+            )
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
+    def rejects(self, limit: int = 1000) -> list[tuple[str, str, str]]:
+        rows = self.conn.execute(
+            "SELECT uri, location, reason FROM rejects ORDER BY at DESC, rowid LIMIT ?", (limit,)
+        ).fetchall()
+        return [(str(a), str(b), str(c)) for a, b, c in rows]
+
+    # ------------------------------------------------------------------ scope
+
+    def origins_under(self, prefixes: Sequence[str]) -> list[int]:
+        """Origin ids whose uri equals or lies under any of the prefixes."""
+        out: list[int] = []
+        for p in prefixes:
+            base = p.rstrip("/")
+            like = base.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+            rows = self.conn.execute(
+                "SELECT id FROM origins WHERE uri = ? OR uri LIKE ? ESCAPE '\\'",
+                (base, like),
+            ).fetchall()
+            out.extend(int(r[0]) for r in rows)
+        return sorted(set(out))
+
+    def _where(self, f: Filter, scope: Sequence[int] | None) -> tuple[str, list[Any]]:
+        sql = to_sql(f)
+        where, params = sql.where, list(sql.params)
+        if scope is not None:
+            if not scope:
+                return "0", []
+            where += (
+                " AND EXISTS (SELECT 1 FROM event_origins o WHERE o.event = e.id AND o.origin "
+                f"IN ({','.join('?' * len(scope))}))"
+            )
+            params.extend(scope)
+        return where, params
+
+    # ------------------------------------------------------------------ queries
+
+    def window(
+        self, f: Filter, offset: int = 0, limit: int = 100, scope: Sequence[int] | None = None
+    ) -> list[Row]:
+        """Matching events, newest first."""
+        where, params = self._where(f, scope)
+        q = (
+            f"SELECT {LIST_COLUMNS} FROM events e WHERE {where} "
+            "ORDER BY e.ts DESC, e.id DESC LIMIT ? OFFSET ?"
+        )
+        rows = self.conn.execute(q, [*params, limit, offset]).fetchall()
+        return [
+            Row(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
+                None if r[9] is None else bool(r[9]), r[10], r[11],
+            )
+            for r in rows
+        ]  # fmt: skip
+
+    def iter_raw(
+        self, f: Filter, scope: Sequence[int] | None = None, limit: int | None = None
+    ) -> Iterator[tuple[int, str]]:
+        """(id, raw JSON text) of the matching events, newest first, streamed."""
+        where, params = self._where(f, scope)
+        q = f"SELECT e.id, e.raw FROM events e WHERE {where} ORDER BY e.ts DESC, e.id DESC"
+        if limit is not None:
+            q += " LIMIT ?"
+            params.append(limit)
+        cur = self.conn.execute(q, params)
+        while True:
+            rows = cur.fetchmany(500)
+            if not rows:
+                return
+            for rid, blob in rows:
+                yield int(rid), decompress_raw(blob)
+
+    def count(self, f: Filter, scope: Sequence[int] | None = None) -> int:
+        where, params = self._where(f, scope)
+        return int(self.conn.execute(f"SELECT count(*) FROM events e WHERE {where}", params).fetchone()[0])
+
+    def total(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM events").fetchone()[0])
+
+    def raw(self, event_rowid: int) -> str | None:
+        row = self.conn.execute("SELECT raw FROM events WHERE id=?", (event_rowid,)).fetchone()
+        return None if row is None else decompress_raw(row[0])
+
+    def raw_by_event_id(self, event_id: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT raw FROM events WHERE event_id=?", (event_id,)
+        ).fetchone()
+        return None if row is None else decompress_raw(row[0])
+
+    def time_range(self, scope: Sequence[int] | None = None) -> tuple[int, int] | None:
+        where, params = self._where(Filter(), scope)
+        row = self.conn.execute(
+            f"SELECT min(e.ts), max(e.ts) FROM events e WHERE {where}", params
+        ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return int(row[0]), int(row[1])
+
+    def facet(
+        self,
+        fieldname: str,
+        f: Filter | None = None,
+        prefix: str = "",
+        limit: int = 10,
+        scope: Sequence[int] | None = None,
+    ) -> list[tuple[str, int]]:
+        """Top values of a field (with counts) under the filter, optionally by prefix."""
+        where, params = self._where(f or Filter(), scope)
+        like = re.sub(r"([%_\\])", r"\\\1", prefix) + "%"
+        if fieldname in ("resource", "type"):
+            col = "r.name" if fieldname == "resource" else "r.type"
+            q = (
+                f"SELECT {col} AS v, count(*) FROM resources r JOIN events e ON e.id = r.event "
+                f"WHERE {where} AND {col} LIKE ? ESCAPE '\\' AND {col} != '' "
+                "GROUP BY v ORDER BY 2 DESC, v LIMIT ?"
+            )
+        elif fieldname == "user":
+            parts = [
+                f"SELECT e.{c} AS v FROM events e WHERE {where} AND e.{c} LIKE ? ESCAPE '\\' "
+                f"AND e.{c} != ''"
+                for c in ("principal", "user_name", "session_name")
+            ]
+            params = [x for _ in range(3) for x in [*params, like]]
+            q = f"SELECT v, count(*) FROM ({' UNION ALL '.join(parts)}) GROUP BY v ORDER BY 2 DESC, v LIMIT ?"
+            rows = self.conn.execute(q, [*params, limit]).fetchall()
+            return [(str(v), int(n)) for v, n in rows]
+        elif fieldname == "readonly":
+            q = (
+                "SELECT CASE e.read_only WHEN 1 THEN 'true' WHEN 0 THEN 'false' END AS v, count(*) "
+                f"FROM events e WHERE {where} AND e.read_only IS NOT NULL AND v LIKE ? ESCAPE '\\' "
+                "GROUP BY v ORDER BY 2 DESC LIMIT ?"
+            )
+        elif fieldname in FACET_COLUMNS:
+            col = FACET_COLUMNS[fieldname]
+            q = (
+                f"SELECT {col} AS v, count(*) FROM events e WHERE {where} AND {col} != '' "
+                f"AND {col} LIKE ? ESCAPE '\\' GROUP BY v ORDER BY 2 DESC, v LIMIT ?"
+            )
+        else:
+            return []
+        rows = self.conn.execute(q, [*params, like, limit]).fetchall()
+        return [(str(v), int(n)) for v, n in rows]
+
+    # ------------------------------------------------------------------ coverage
+
+    def set_coverage(
+        self,
+        source: str,
+        filter_key: str,
+        start: int,
+        end: int,
+        complete: bool,
+        next_token: str | None,
+    ) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO coverage VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (source, filter_key, start, end, int(complete), next_token, int(time.time())),
+        )
+
+    def coverage(self, source: str | None = None, filter_key: str | None = None) -> list[Coverage]:
+        q = "SELECT source, filter_key, start, end, complete, next_token, updated FROM coverage"
+        conds, params = [], []
+        if source is not None:
+            conds.append("source = ?")
+            params.append(source)
+        if filter_key is not None:
+            conds.append("filter_key = ?")
+            params.append(filter_key)
+        if conds:
+            q += " WHERE " + " AND ".join(conds)
+        q += " ORDER BY start"
+        return [
+            Coverage(str(a), str(b), int(c), int(d), bool(e), f, int(g))
+            for a, b, c, d, e, f, g in self.conn.execute(q, params)
+        ]

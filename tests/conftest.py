@@ -36,4 +36,6 @@ def demo_store(demo_db: Path) -> Iterator[object]:
 
 
 def real_files() -> list[Path]:
-    return sorted(p for p in REAL.rglob("*") if p.is_file() and p.suffix in (".json", ".jsonl", ".gz"))
+    return sorted(
+        p for p in REAL.rglob("*") if p.is_file() and p.suffix in (".json", ".jsonl", ".gz")
+    )

@@ -56,7 +56,11 @@ def test_every_real_file_parses_to_the_independent_count(path: Path) -> None:
 
 
 def test_invictus_total_and_account() -> None:
-    evs = [e for p in (REAL / "invictus-ir" / "CloudTrail").glob("*.json") for e in parse_file(p).events]
+    evs = [
+        e
+        for p in (REAL / "invictus-ir" / "CloudTrail").glob("*.json")
+        for e in parse_file(p).events
+    ]
     assert len(evs) == 2900
     assert {e.account for e in evs} == {"123837392027"}
     assert sum(1 for e in evs if e.error_code == "ThrottlingException") == 102
@@ -85,7 +89,9 @@ def test_records_without_event_id_get_a_stable_derived_id() -> None:
     res = parse_file(REAL / "plaso" / "aws_cloudtrail_docs_examples.json")
     derived = [e for e in res.events if e.id_derived]
     assert derived
-    again = {e.event_id for e in parse_file(REAL / "plaso" / "aws_cloudtrail_docs_examples.json").events}
+    again = {
+        e.event_id for e in parse_file(REAL / "plaso" / "aws_cloudtrail_docs_examples.json").events
+    }
     assert {e.event_id for e in derived} <= again
 
 
@@ -96,7 +102,10 @@ RECORD = {
         "arn": "arn:aws:sts::123456789012:assumed-role/Ops/alice-session",
         "accountId": "123456789012",
         "accessKeyId": "ASIAEXAMPLE",
-        "sessionContext": {"sessionIssuer": {"type": "Role", "userName": "Ops"}, "sourceIdentity": "alice"},
+        "sessionContext": {
+            "sessionIssuer": {"type": "Role", "userName": "Ops"},
+            "sourceIdentity": "alice",
+        },
     },
     "eventTime": "2024-05-01T12:00:00Z",
     "eventSource": "ec2.amazonaws.com",
@@ -139,7 +148,10 @@ def test_assumed_role_principal() -> None:
     [
         ({"type": "IAMUser", "userName": "bob", "arn": "arn:aws:iam::1:user/bob"}, "bob"),
         ({"type": "Root", "arn": "arn:aws:iam::1:root"}, "root"),
-        ({"type": "AWSService", "invokedBy": "autoscaling.amazonaws.com"}, "autoscaling.amazonaws.com"),
+        (
+            {"type": "AWSService", "invokedBy": "autoscaling.amazonaws.com"},
+            "autoscaling.amazonaws.com",
+        ),
         ({"type": "FederatedUser", "arn": "arn:aws:sts::1:federated-user/Bob"}, "Bob"),
         ({"type": "SAMLUser", "userName": "jane@example.com"}, "jane@example.com"),
         ({"type": "WebIdentityUser", "userName": "sub-123"}, "sub-123"),
@@ -166,7 +178,9 @@ def test_missing_fields_everywhere() -> None:
 
 
 def test_hostile_field_types_never_raise() -> None:
-    rec = dict(RECORD, userIdentity="nope", requestParameters="x", responseElements=[1], resources={"a": 1})
+    rec = dict(
+        RECORD, userIdentity="nope", requestParameters="x", responseElements=[1], resources={"a": 1}
+    )
     ev = parse_record(rec)
     assert ev.principal.display == "" and ev.resources == []
 
@@ -177,7 +191,9 @@ def _records(*recs: object) -> bytes:
 
 def test_bad_records_are_counted_and_neighbours_kept() -> None:
     good = dict(RECORD)
-    res = parse_bytes(_records(good, {"eventName": "NoTime"}, "a string", dict(good, eventID="other")), "f")
+    res = parse_bytes(
+        _records(good, {"eventName": "NoTime"}, "a string", dict(good, eventID="other")), "f"
+    )
     assert len(res.events) == 2
     assert len(res.rejected) == 2
     assert {r.where for r in res.rejected} == {"f#1", "f#2"}

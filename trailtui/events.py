@@ -298,7 +298,8 @@ def parse_record(record: Any, lookup: dict[str, Any] | None = None) -> Event:
     rec = _ci(record)
     lk = lookup or {}
     time = parse_time(rec.get("eventTime") if rec.get("eventTime") else lk.get("EventTime"))
-    insight = rec.get("insightDetails") if isinstance(rec.get("insightDetails"), dict) else {}
+    ins = rec.get("insightDetails")
+    insight: dict[str, Any] = ins if isinstance(ins, dict) else {}
     name = _s(rec.get("eventName")) or _s(lk.get("EventName")) or _s(insight.get("eventName"))
     source = (
         _s(rec.get("eventSource")) or _s(lk.get("EventSource")) or _s(insight.get("eventSource"))
@@ -494,7 +495,9 @@ def parse_text(text: str, where: str = "<text>") -> ParseResult:
         res.kind = "array"
         _many(obj, res, where, lookup=False)
     else:
-        return ParseResult(kind="unknown", error=f"not CloudTrail data (a JSON {type(obj).__name__})")
+        return ParseResult(
+            kind="unknown", error=f"not CloudTrail data (a JSON {type(obj).__name__})"
+        )
     return res
 
 
@@ -550,9 +553,7 @@ def iter_input_files(paths: list[Path]) -> Iterator[Path]:
     for p in paths:
         if p.is_dir():
             files = [
-                f
-                for f in p.rglob("*")
-                if f.is_file() and f.name.lower().endswith(INPUT_SUFFIXES)
+                f for f in p.rglob("*") if f.is_file() and f.name.lower().endswith(INPUT_SUFFIXES)
             ]
             yield from sorted(files, reverse=True)
         else:

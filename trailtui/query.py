@@ -131,7 +131,9 @@ def parse_when(text: str, now: datetime, end_of_day: bool = False) -> datetime:
     try:
         dt = datetime.fromisoformat(t.replace(" ", "T", 1) if len(t) > 10 else t)
     except ValueError as e:
-        raise ValueError(f"expected a duration (30m, 24h, 7d) or a time (2024-05-01T12:00), got {t!r}") from e
+        raise ValueError(
+            f"expected a duration (30m, 24h, 7d) or a time (2024-05-01T12:00), got {t!r}"
+        ) from e
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     if end_of_day and len(t) == 10:
@@ -208,7 +210,9 @@ def _classify(fieldname: str, raw: str, pos: int, text: str) -> Value:
         try:
             return Value("cidr", str(ipaddress.ip_network(raw, strict=False)))
         except ValueError as e:
-            raise FilterSyntaxError(f"ip: expected an address or CIDR, got {raw!r}", pos, text) from e
+            raise FilterSyntaxError(
+                f"ip: expected an address or CIDR, got {raw!r}", pos, text
+            ) from e
     if "*" in raw or "?" in raw:
         return Value("glob", raw)
     return Value("exact", raw)
@@ -269,7 +273,7 @@ def parse(text: str, now: datetime | None = None) -> Filter:
             c = r.peek()
             if c == '"':
                 values.append(Value("exact", r.quoted()))
-            elif c == "/" and fname != "ip":
+            elif c == "/":
                 pat = r.regex()
                 try:
                     compile_regex(pat)
@@ -405,9 +409,7 @@ def _field_strings(fname: str, ev: Event) -> list[str]:
 
 def _term_match(t: Term, ev: Event) -> bool:
     if t.field == "readonly":
-        hit = ev.read_only is not None and any(
-            ev.read_only == (v.text == "true") for v in t.values
-        )
+        hit = ev.read_only is not None and any(ev.read_only == (v.text == "true") for v in t.values)
     else:
         strings = _field_strings(t.field, ev)
         hit = any(_value_match(t.field, v, s) for v in t.values for s in strings)

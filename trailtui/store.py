@@ -8,6 +8,7 @@ CloudTrail's own vocabulary (small records compress ~3x better with it).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sqlite3
@@ -301,10 +302,8 @@ class Store:
     def close(self) -> None:
         with self._lock:
             for c in self._conns:
-                try:
+                with contextlib.suppress(sqlite3.Error):
                     c.close()
-                except sqlite3.Error:
-                    pass
             self._conns.clear()
         self._local = threading.local()
 
@@ -321,11 +320,12 @@ class Store:
                 c.interrupt()
 
     def _init_schema(self) -> None:
-        c = self.conn
         try:
-            row = c.execute(
-                "SELECT value FROM meta WHERE key='schema_version'"
-            ).fetchone()
+            c = self.conn
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{self.path} is not a trailtui cache: {e}") from e
+        try:
+            row = c.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         except sqlite3.OperationalError:
             row = None
         except sqlite3.DatabaseError as e:
@@ -531,7 +531,9 @@ class Store:
 
     def count(self, f: Filter, scope: Sequence[int] | None = None) -> int:
         where, params = self._where(f, scope)
-        return int(self.conn.execute(f"SELECT count(*) FROM events e WHERE {where}", params).fetchone()[0])
+        return int(
+            self.conn.execute(f"SELECT count(*) FROM events e WHERE {where}", params).fetchone()[0]
+        )
 
     def total(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM events").fetchone()[0])
@@ -541,9 +543,7 @@ class Store:
         return None if row is None else decompress_raw(row[0])
 
     def raw_by_event_id(self, event_id: str) -> str | None:
-        row = self.conn.execute(
-            "SELECT raw FROM events WHERE event_id=?", (event_id,)
-        ).fetchone()
+        row = self.conn.execute("SELECT raw FROM events WHERE event_id=?", (event_id,)).fetchone()
         return None if row is None else decompress_raw(row[0])
 
     def time_range(self, scope: Sequence[int] | None = None) -> tuple[int, int] | None:

@@ -85,7 +85,9 @@ class _Gen:
 
     # ------------------------------------------------------------------ identities
 
-    def iam_user(self, name: str, key: str, console: bool = False, mfa: bool = True) -> dict[str, Any]:
+    def iam_user(
+        self, name: str, key: str, console: bool = False, mfa: bool = True
+    ) -> dict[str, Any]:
         ui: dict[str, Any] = {
             "type": "IAMUser",
             "principalId": "AIDA" + name.upper().replace("-", "")[:8].ljust(8, "X") + "EXAMPLE",
@@ -201,11 +203,15 @@ class _Gen:
         source_identity: str = "",
     ) -> None:
         role_arn = f"arn:aws:iam::{ACCOUNT}:role/{role}"
-        req: dict[str, Any] = {"roleArn": role_arn, "roleSessionName": session, "durationSeconds": 3600}
+        req: dict[str, Any] = {
+            "roleArn": role_arn,
+            "roleSessionName": session,
+            "durationSeconds": 3600,
+        }
         if source_identity:
             req["sourceIdentity"] = source_identity
         rid = "AROA" + role.upper()[:10].ljust(10, "X") + "EXAMPLE"
-        resp = {
+        resp: dict[str, Any] = {
             "credentials": {
                 "accessKeyId": key,
                 "sessionToken": "<redacted by CloudTrail>",
@@ -288,7 +294,12 @@ def generate(seed: int = 20261120) -> list[dict[str, Any]]:
         ui = g.role_session("DatadogIntegration", mon_session, mon_key, t)
         for region in REGIONS:
             tt = t + timedelta(seconds=rng.randint(0, 50))
-            for op in ("DescribeInstances", "DescribeInstanceStatus", "DescribeVolumes", "DescribeAddresses"):
+            for op in (
+                "DescribeInstances",
+                "DescribeInstanceStatus",
+                "DescribeVolumes",
+                "DescribeAddresses",
+            ):
                 err = None
                 if rng.random() < 0.004:
                     err = ("Client.RequestLimitExceeded", "Request limit exceeded.")
@@ -304,7 +315,9 @@ def generate(seed: int = 20261120) -> list[dict[str, Any]]:
     t = DEMO_START
     while t < DEMO_END:
         region = rng.choice(REGIONS)
-        svc = rng.choice(("ec2.amazonaws.com", "lambda.amazonaws.com", "secretsmanager.amazonaws.com"))
+        svc = rng.choice(
+            ("ec2.amazonaws.com", "lambda.amazonaws.com", "secretsmanager.amazonaws.com")
+        )
         key_arn = kms_keys[region]
         g.emit(
             t, g.service(svc), "kms.amazonaws.com", "Decrypt", region, svc, svc,
@@ -360,13 +373,26 @@ def generate(seed: int = 20261120) -> list[dict[str, Any]]:
                 region = rng.choices(REGIONS, (6, 3, 1))[0]
                 err = None
                 if user == "bob" and rng.random() < 0.06:
-                    src, op, ro = "iam.amazonaws.com", rng.choice(("CreateUser", "AttachUserPolicy", "CreateAccessKey")), False
-                    err = ("AccessDenied", f"User: arn:aws:iam::{ACCOUNT}:user/bob is not authorized to perform: iam:{op} on resource: arn:aws:iam::{ACCOUNT}:user/tmp-admin because no identity-based policy allows the iam:{op} action")
+                    src, op, ro = (
+                        "iam.amazonaws.com",
+                        rng.choice(("CreateUser", "AttachUserPolicy", "CreateAccessKey")),
+                        False,
+                    )
+                    err = (
+                        "AccessDenied",
+                        f"User: arn:aws:iam::{ACCOUNT}:user/bob is not authorized to perform: iam:{op} on resource: arn:aws:iam::{ACCOUNT}:user/tmp-admin because no identity-based policy allows the iam:{op} action",
+                    )
                 elif rng.random() < 0.01:
                     err = ("ThrottlingException", "Rate exceeded")
                 console = rng.random() < 0.4
-                ui = g.iam_user(user, g.key("ASIA") if console else user_keys[user], console=console, mfa=mfa)
-                ua = CONSOLE_UA if console else CLI_UA.format(cmd=f"{src.split('.')[0]}.{op.lower()}")
+                ui = g.iam_user(
+                    user, g.key("ASIA") if console else user_keys[user], console=console, mfa=mfa
+                )
+                ua = (
+                    CONSOLE_UA
+                    if console
+                    else CLI_UA.format(cmd=f"{src.split('.')[0]}.{op.lower()}")
+                )
                 g.emit(tt, ui, src, op, region, ip, ua, {}, None, read_only=ro, error=err)
         # terraform: tags now and then
         if weekday and rng.random() < 0.6:
@@ -392,7 +418,10 @@ def generate(seed: int = 20261120) -> list[dict[str, Any]]:
     sk_ip = "52.44.120.7"
     n_sessions = 0
     while day < DEMO_END:
-        for hour, op, prev, cur in ((7, "StartInstances", STOPPED, PENDING), (19, "StopInstances", RUNNING, STOPPING)):
+        for hour, op, prev, cur in (
+            (7, "StartInstances", STOPPED, PENDING),
+            (19, "StopInstances", RUNNING, STOPPING),
+        ):
             if day.weekday() >= 5 and op == "StartInstances":
                 continue
             if day.weekday() in (5, 6) and op == "StopInstances":
@@ -411,12 +440,16 @@ def generate(seed: int = 20261120) -> list[dict[str, Any]]:
                 tt = t0 + timedelta(seconds=rng.randint(3, 40))
                 g.emit(tt, ui, "ec2.amazonaws.com", "DescribeInstances", region, sk_ip, SKEDDLY_UA,
                        {"instancesSet": {"items": [{"instanceId": inst}]}, "filterSet": {}}, None)  # fmt: skip
-                g.state_change(tt + timedelta(seconds=2), ui, op, inst, region, sk_ip, SKEDDLY_UA, prev, cur)
+                g.state_change(
+                    tt + timedelta(seconds=2), ui, op, inst, region, sk_ip, SKEDDLY_UA, prev, cur
+                )
         day += timedelta(days=1)
 
     # -- Auto Scaling replaces a web instance now and then (service-made terminations)
     for k in range(4):
-        t = DEMO_START + timedelta(days=2 + 3 * k, hours=rng.randint(0, 23), minutes=rng.randint(0, 59))
+        t = DEMO_START + timedelta(
+            days=2 + 3 * k, hours=rng.randint(0, 23), minutes=rng.randint(0, 59)
+        )
         region = REGIONS[k % 3]
         old = f"i-0a50a50a50a50{k:04d}"
         new = f"i-0a50a50a50a51{k:04d}"
@@ -445,7 +478,9 @@ def generate(seed: int = 20261120) -> list[dict[str, Any]]:
     session = "skeddly-7f3a2c1e"
     s_key = "ASIAMALL0RYEXAMPLE01"
     ta = INCIDENT_TIME - timedelta(minutes=3, seconds=2)
-    g.assume_role(ta, mal, MALLORY_IP, CLI_UA.format(cmd="sts.assume-role"), SKEDDLY_ROLE, session, s_key)
+    g.assume_role(
+        ta, mal, MALLORY_IP, CLI_UA.format(cmd="sts.assume-role"), SKEDDLY_ROLE, session, s_key
+    )
     sess = g.role_session(SKEDDLY_ROLE, session, s_key, ta)
     g.emit(ta + timedelta(seconds=75), sess, "ec2.amazonaws.com", "DescribeInstances", "us-east-1",
            MALLORY_IP, CLI_UA.format(cmd="ec2.describe-instances"),

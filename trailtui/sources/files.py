@@ -87,12 +87,13 @@ def ingest_paths(
             break
         uri = origin_uri(fpath)
         fr = FileReport(str(fpath))
+        size: int | None = None
+        mtime: int | None = None
         try:
             st = fpath.stat()
             size, mtime = st.st_size, st.st_mtime_ns
         except OSError as e:
             fr.error = f"unreadable: {e.strerror or e}"
-            size = mtime = None
         if not fr.error and not force and store.file_seen(uri, size, mtime, None):
             fr.skipped = True
         elif not fr.error:

@@ -1,0 +1,240 @@
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from trailtui.events import parse_record
+from trailtui.query import FilterSyntaxError, Value, matches, parse, pushdown
+from trailtui.store import Store
+
+NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def test_fields_values_and_kinds() -> None:
+    f = parse('name:Stop*,StartInstances -user:bob ip:10.0.0.0/8 readonly:false "two words" x', NOW)
+    assert [t.field for t in f.terms] == ["name", "user", "ip", "readonly"]
+    assert f.terms[0].values == (Value("glob", "Stop*"), Value("exact", "StartInstances"))
+    assert f.terms[1].negated
+    assert f.terms[2].values == (Value("cidr", "10.0.0.0/8"),)
+    assert f.terms[3].values == (Value("bool", "false"),)
+    assert [w.text for w in f.words] == ["two words", "x"]
+
+
+def test_regex_with_slashes_and_commas() -> None:
+    f = parse(r"name:/^(Stop|Terminate)/,/a\/b/", NOW)
+    assert [v.kind for v in f.terms[0].values] == ["regex", "regex"]
+    assert f.terms[0].values[1].text == "a/b"
+
+
+def test_since_until_relative_and_absolute() -> None:
+    f = parse("since:2d until:2024-06-01T06:00", NOW)
+    assert f.since == NOW - timedelta(days=2)
+    assert f.until == datetime(2024, 6, 1, 6, tzinfo=UTC)
+    assert parse("until:2024-05-01", NOW).until == datetime(
+        2024, 5, 1, 23, 59, 59, 999000, tzinfo=UTC
+    )
+
+
+def test_arn_free_word() -> None:
+    f = parse("arn:aws:iam::123:user/bob", NOW)
+    assert not f.terms and f.words[0].text == "arn:aws:iam::123:user/bob"
+
+
+@pytest.mark.parametrize(
+    ("text", "pos", "fragment"),
+    [
+        ("nmae:x", 0, "unknown field 'nmae'"),
+        ("name:", 5, "expected a value"),
+        ('user:"bob', 5, "unterminated quote"),
+        ("name:/(/", 5, "invalid regex"),
+        ("name:/abc", 5, "unterminated regex"),
+        ("readonly:maybe", 9, "expected true or false"),
+        ("ip:10.0.0.0/99", 3, "CIDR"),
+        ("since:yesterday", 6, "expected a duration"),
+        ("-since:2d", 0, "can't be negated"),
+        ("name:a, b", 7, "another value"),
+        ('name:"a"b', 8, "expected ','"),
+    ],
+)
+def test_syntax_errors_name_position_and_expectation(text: str, pos: int, fragment: str) -> None:
+    with pytest.raises(FilterSyntaxError) as ei:
+        parse(text, NOW)
+    assert ei.value.pos == pos, ei.value
+    assert fragment in str(ei.value)
+    assert str(ei.value).startswith(f"column {pos + 1}:")
+
+
+def test_pushdown_prefers_the_most_selective_equality() -> None:
+    plan = pushdown(parse("name:StopInstances user:bob key:ASIAX resource:i-1", NOW))
+    assert plan.calls == [[{"AttributeKey": "AccessKeyId", "AttributeValue": "ASIAX"}]]
+    assert plan.pushed == "key"
+
+
+def test_pushdown_skips_globs_negations_and_splits_or() -> None:
+    plan = pushdown(parse("-key:A name:Stop* source:ec2 since:1d", NOW))
+    assert plan.calls == [[{"AttributeKey": "EventSource", "AttributeValue": "ec2.amazonaws.com"}]]
+    assert plan.start == NOW - timedelta(days=1)
+    plan = pushdown(parse("name:StopInstances,StartInstances", NOW))
+    assert [c[0]["AttributeValue"] for c in plan.calls] == ["StopInstances", "StartInstances"]
+    plan = pushdown(parse("name:/Stop/ plain", NOW))
+    assert plan.full_scan and plan.calls == [[]]
+
+
+def test_each_call_has_at_most_one_attribute() -> None:
+    plan = pushdown(parse("id:E key:K resource:R user:U name:N type:T source:S readonly:true", NOW))
+    assert all(len(c) <= 1 for c in plan.calls)
+    assert plan.calls == [[{"AttributeKey": "EventId", "AttributeValue": "E"}]]
+
+
+# --------------------------------------------------------------------------- property test
+
+NAMES = [
+    "StopInstances",
+    "stopinstances",
+    "StartInstances",
+    "Describe_Things",
+    "Get%Object",
+    "Ünïcode",
+    "",
+]
+USERS = ["bob", "Bob", "alice", "skeddly-01", "ops_admin", ""]
+IPS = ["10.0.0.1", "10.1.2.3", "192.168.1.9", "2001:db8::1", "ec2.amazonaws.com", ""]
+RES = ["i-0abc", "i-0ABD", "bucket_1", "arn:aws:s3:::b%c"]
+WORDS = ["stop", "ALICE", "db8", "zzz", "_", "%"]
+
+
+@st.composite
+def records(draw: Any) -> list[dict[str, Any]]:
+    n = draw(st.integers(1, 12))
+    out = []
+    for i in range(n):
+        user = draw(st.sampled_from(USERS))
+        role = draw(st.booleans())
+        ui: dict[str, Any] = (
+            {
+                "type": "AssumedRole",
+                "arn": f"arn:aws:sts::1:assumed-role/Ops/{user}",
+                "accessKeyId": "ASIA" + user,
+            }
+            if role
+            else {"type": "IAMUser", "userName": user, "arn": f"arn:aws:iam::1:user/{user}"}
+        )
+        rec: dict[str, Any] = {
+            "eventID": f"e{i}",
+            "eventTime": (NOW - timedelta(hours=draw(st.integers(0, 72)))).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            ),
+            "eventName": draw(st.sampled_from(NAMES)),
+            "eventSource": draw(st.sampled_from(["ec2.amazonaws.com", "s3.amazonaws.com", "EC2"])),
+            "awsRegion": draw(st.sampled_from(["us-east-1", "eu-west-1"])),
+            "sourceIPAddress": draw(st.sampled_from(IPS)),
+            "userIdentity": ui,
+            "userAgent": draw(st.sampled_from(["aws-cli/2", "Terraform/1.5", "[bold]x[/]"])),
+        }
+        if draw(st.booleans()):
+            rec["errorCode"] = draw(st.sampled_from(["AccessDenied", "accessdenied", "Throttling"]))
+        ro = draw(st.sampled_from([True, False, "true", None]))
+        if ro is not None:
+            rec["readOnly"] = ro
+        res = draw(st.lists(st.sampled_from(RES), max_size=2, unique=True))
+        if res:
+            rec["resources"] = [{"ARN": r, "type": "AWS::X::" + r[:1]} for r in res]
+        out.append(rec)
+    return out
+
+
+def _quote(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@st.composite
+def value_text(draw: Any, field: str) -> str:
+    pools = {
+        "name": NAMES[:-1],
+        "user": [*USERS[:-1], "Ops", "Ops/bob"],
+        "ip": IPS[:-1],
+        "resource": RES,
+        "error": ["AccessDenied", "throttling"],
+        "source": ["ec2", "ec2.amazonaws.com", "EC2"],
+        "region": ["us-east-1", "EU-WEST-1"],
+        "type": ["AWS::X::i", "aws::x::b"],
+        "agent": ["aws-cli/2", "[bold]x[/]"],
+    }
+    base = draw(st.sampled_from(pools[field]))
+    kind = draw(
+        st.sampled_from(
+            ["exact", "glob", "regex", "cidr"] if field == "ip" else ["exact", "glob", "regex"]
+        )
+    )
+    if kind == "cidr":
+        return draw(st.sampled_from(["10.0.0.0/8", "10.0.0.0/16", "2001:db8::/32", "0.0.0.0/0"]))
+    if kind == "glob":
+        safe = "".join(c for c in base if c.isalnum() or c in "-_%:.")
+        cut = draw(st.integers(0, len(safe)))
+        g = safe[:cut] + draw(st.sampled_from(["*", "?*", "*" + safe[cut:]]))
+        return g or "*"
+    if kind == "regex":
+        safe = "".join(c for c in base if c.isalnum())[:4]
+        return "/" + draw(st.sampled_from(["^", ""])) + safe + "/"
+    return _quote(base)
+
+
+@st.composite
+def filters(draw: Any) -> str:
+    parts = []
+    for _ in range(draw(st.integers(0, 3))):
+        field = draw(
+            st.sampled_from(
+                [
+                    "name",
+                    "user",
+                    "ip",
+                    "resource",
+                    "error",
+                    "source",
+                    "region",
+                    "type",
+                    "agent",
+                    "readonly",
+                ]
+            )
+        )
+        neg = "-" if draw(st.booleans()) else ""
+        if field == "readonly":
+            vals = [draw(st.sampled_from(["true", "false"]))]
+        else:
+            vals = draw(st.lists(value_text(field), min_size=1, max_size=2))
+        parts.append(f"{neg}{field}:{','.join(vals)}")
+    if draw(st.booleans()):
+        parts.append(("-" if draw(st.booleans()) else "") + _quote(draw(st.sampled_from(WORDS))))
+    if draw(st.booleans()):
+        parts.append(f"since:{draw(st.integers(1, 80))}h")
+    if draw(st.booleans()):
+        parts.append(f"until:{draw(st.integers(0, 40))}h")
+    return " ".join(parts)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(recs=records(), texts=st.lists(filters(), min_size=1, max_size=4))
+def test_sql_and_python_matcher_agree(recs: list[dict[str, Any]], texts: list[str]) -> None:
+    events = [parse_record(r) for r in recs]
+    with tempfile.TemporaryDirectory() as d:
+        store = Store(Path(d) / "c.sqlite")
+        try:
+            store.ingest(events, "test")
+            for text in texts:
+                f = parse(text, NOW)
+                expected = sorted(e.event_id for e in events if matches(f, e))
+                got = store.window(f, 0, 1000)
+                assert sorted(r.event_id for r in got) == expected, text
+                assert store.count(f) == len(expected)
+                ts = [r.ts for r in got]
+                assert ts == sorted(ts, reverse=True)
+        finally:
+            store.close()

@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from trailtui.events import parse_file, parse_record
+from trailtui.query import parse
+from trailtui.sources.files import ingest_paths, origin_uri
+from trailtui.store import SCHEMA_VERSION, Store, StoreError
+
+from .conftest import REAL
+from .test_events import RECORD
+
+
+def _rec(i: int, **kw: object) -> dict[str, object]:
+    return {
+        **RECORD,
+        "eventID": f"ev-{i}",
+        "eventTime": f"2024-05-01T12:{i // 60:02d}:{i % 60:02d}Z",
+        **kw,
+    }
+
+
+def test_private_permissions(tmp_path: Path) -> None:
+    path = tmp_path / "c" / "events.sqlite"
+    s = Store(path)
+    s.ingest([parse_record(_rec(1))], "t")
+    s.close()
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    for p in path.parent.iterdir():
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
+
+
+def test_schema_version_is_stored_and_checked(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    Store(path).close()
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(
+        SCHEMA_VERSION
+    )
+    con.execute("UPDATE meta SET value='999' WHERE key='schema_version'")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="schema version 999"):
+        Store(path)
+
+
+def test_not_a_cache(tmp_path: Path) -> None:
+    path = tmp_path / "junk.sqlite"
+    path.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(StoreError):
+        Store(path)
+
+
+def test_dedupe_across_sources_remembers_each_source(tmp_path: Path) -> None:
+    s = Store(tmp_path / "c.sqlite")
+    a = [parse_record(_rec(i)) for i in range(10)]
+    b = [parse_record(_rec(i)) for i in range(5, 15)]
+    assert s.ingest(a, "src-a").added == 10
+    st = s.ingest(b, "src-b")
+    assert (st.added, st.duplicates) == (5, 5)
+    assert s.total() == 15
+    only_b = s.origins_under(["src-b"])
+    assert s.count(parse(""), only_b) == 10
+    assert s.count(parse(""), s.origins_under(["src-a"])) == 10
+    assert s.count(parse(""), []) == 0
+
+
+def test_window_newest_first_with_offsets(tmp_path: Path) -> None:
+    s = Store(tmp_path / "c.sqlite")
+    s.ingest([parse_record(_rec(i)) for i in range(250)], "t")
+    f = parse("")
+    first = s.window(f, 0, 100)
+    assert [r.event_id for r in first[:3]] == ["ev-249", "ev-248", "ev-247"]
+    assert s.window(f, 200, 100)[-1].event_id == "ev-0"
+    assert len(s.window(f, 200, 100)) == 50
+
+
+def test_raw_is_compressed_and_round_trips(tmp_path: Path) -> None:
+    s = Store(tmp_path / "c.sqlite")
+    rec = _rec(1, userAgent="\x1b[31m[bold]x[/] \u202e", requestParameters={"big": "y" * 100_000})
+    s.ingest([parse_record(rec)], "t")
+    row = s.window(parse(""), 0, 1)[0]
+    assert json.loads(s.raw(row.id) or "") == rec
+    size = s.conn.execute("SELECT length(raw) FROM events").fetchone()[0]
+    assert size < 2000
+
+
+def test_facets(demo_store: Store) -> None:
+    users = demo_store.facet("user", parse("name:StopInstances"), "sk")
+    assert users and all(v.lower().startswith("sk") for v, _ in users)
+    assert any(v.startswith("skeddly-") for v, _ in users)
+    names = dict(demo_store.facet("name", parse("error:*"), "", 50))
+    assert names["CreateUser"] > 0 and "Decrypt" not in names
+    assert demo_store.facet("resource", None, "i-0badc")[0][0] == "i-0badc0ffee0000001"
+    assert {v for v, _ in demo_store.facet("readonly")} == {"true", "false"}
+
+
+def test_coverage_round_trip(tmp_path: Path) -> None:
+    s = Store(tmp_path / "c.sqlite")
+    s.set_coverage("lookup:111:us-east-1", "name=StopInstances", 100, 200, False, "tok")
+    s.set_coverage("lookup:111:us-east-1", "name=StopInstances", 100, 200, True, None)
+    cov = s.coverage("lookup:111:us-east-1")
+    assert len(cov) == 1 and cov[0].complete and cov[0].next_token is None
+
+
+def test_bad_file_next_to_good_ones_loses_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    good = sorted((REAL / "invictus-ir" / "CloudTrail").glob("*.json"))[:5]
+    expected = sum(len(parse_file(p).events) for p in good)
+    for p in good:
+        (folder / p.name).write_bytes(p.read_bytes())
+    (folder / "aa-truncated.json").write_bytes(
+        good[0].read_bytes()[:-100].replace(b'"eventID":"', b'"eventID":"x', 3)
+    )
+    (folder / "zz-invalid.json").write_text("{nope")
+    (folder / "mm-empty.json.gz").write_bytes(b"")
+    (folder / "mm-notgzip.json.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
+    s = Store(tmp_path / "c.sqlite")
+    report = ingest_paths(s, [folder])
+    bad = {Path(f.path).name for f in report.rejected_files}
+    assert {"zz-invalid.json", "mm-empty.json.gz", "mm-notgzip.json.gz"} <= bad
+    good_ids = {e.event_id for p in good for e in parse_file(p).events}
+    scope = s.origins_under([origin_uri(folder)])
+    stored = {r.event_id for r in s.window(parse(""), 0, 100_000, scope)}
+    assert good_ids <= stored
+    assert len(good_ids) == expected
+    # a second ingest reads nothing again
+    again = ingest_paths(s, [folder])
+    assert again.added == 0 and again.unchanged == len(again.files)
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from trailtui.events import parse_record
+from trailtui.store import Store
+s = Store(Path(sys.argv[1]))
+tag = sys.argv[2]
+for b in range(20):
+    evs = [parse_record({"eventID": f"{tag}-{b}-{i}", "eventTime": "2024-05-01T00:00:00Z",
+                         "eventName": "X"}) for i in range(200)]
+    s.ingest(evs, tag)
+print(s.total())
+"""
+
+
+def test_two_processes_share_one_cache(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite"
+    Store(path).close()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), tag], stdout=subprocess.PIPE, text=True
+        )
+        for tag in ("a", "b")
+    ]
+    for p in procs:
+        out, _ = p.communicate(timeout=120)
+        assert p.returncode == 0, out
+    s = Store(path)
+    assert s.total() == 8000
+    assert s.count(parse(""), s.origins_under(["a"])) == 4000
+
+
+def test_no_textual_in_the_core() -> None:
+    code = (
+        "import sys, trailtui.cli, trailtui.store, trailtui.query, trailtui.events, "
+        "trailtui.sources.files, trailtui.sources.demo, trailtui.export, trailtui.safe;"
+        "trailtui.cli.build_parser();"
+        "bad=[m for m in sys.modules if m.split('.')[0] in ('textual','boto3')];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ)
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -90,6 +90,7 @@ CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
 CREATE INDEX IF NOT EXISTS events_name ON events (name, ts);
 CREATE INDEX IF NOT EXISTS events_key ON events (access_key);
 CREATE INDEX IF NOT EXISTS events_ip ON events (source_ip);
+CREATE INDEX IF NOT EXISTS events_ipv4 ON events (ip_v4) WHERE ip_v4 IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_user ON events (user_name);
 CREATE INDEX IF NOT EXISTS events_session ON events (session_name);
 CREATE TABLE IF NOT EXISTS resources (

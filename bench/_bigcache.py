@@ -1,0 +1,52 @@
+"""Build (once) a cache of N events by replaying the demo account over earlier fortnights."""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from trailtui.events import parse_record
+from trailtui.sources.demo import generate
+from trailtui.store import Store
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def big_cache(n: int = 1_000_000) -> Path:
+    path = Path(os.environ.get("TRAILTUI_BENCH_CACHE", OUT / f"cache-{n}.sqlite"))
+    if path.exists():
+        s = Store(path)
+        if s.total() >= n:
+            s.close()
+            return path
+        s.close()
+        path.unlink()
+    OUT.mkdir(exist_ok=True)
+    base = generate()
+    store = Store(path)
+    t0 = time.perf_counter()
+    done = 0
+    k = 0
+    while done < n:
+        shift = timedelta(days=14 * k)
+        batch = []
+        for rec in base:
+            if done + len(batch) >= n:
+                break
+            r = copy.copy(rec) if k else rec
+            if k:
+                t = datetime.fromisoformat(rec["eventTime"]) - shift
+                r["eventTime"] = t.strftime("%Y-%m-%dT%H:%M:%SZ")
+                r["eventID"] = f"{rec['eventID'][:-4]}{k:04d}"
+            batch.append(parse_record(r))
+        for i in range(0, len(batch), 20000):
+            store.ingest(batch[i : i + 20000], f"bench:{k}", "bench")
+        done += len(batch)
+        k += 1
+        print(f"  built {done:,} events ({done / (time.perf_counter() - t0):,.0f}/s)", flush=True)
+    store.conn.execute("ANALYZE")
+    store.close()
+    return path

@@ -47,6 +47,6 @@ def big_cache(n: int = 1_000_000) -> Path:
         done += len(batch)
         k += 1
         print(f"  built {done:,} events ({done / (time.perf_counter() - t0):,.0f}/s)", flush=True)
-    store.conn.execute("ANALYZE")
+    store.execute("ANALYZE")
     store.close()
     return path

@@ -1,6 +1,6 @@
 """Window, count and facet latency on a 1M-event cache.
 
-    uv run python bench/store.py [N]
+uv run python bench/store.py [N]
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _bigcache import big_cache  # noqa: E402
+from datetime import UTC
 
-from trailtui.query import parse  # noqa: E402
-from trailtui.store import Store  # noqa: E402
+from _bigcache import big_cache
+
+from trailtui.query import parse
+from trailtui.store import Store
 
 FILTERS = [
     "",
@@ -49,9 +51,9 @@ def main() -> None:
     s = Store(path)
     print(f"cache: {path} ({path.stat().st_size / 1e6:,.0f} MB, {s.total():,} events)")
     print(f"{'filter':40} {'win@0':>8} {'win@1k':>8} {'count':>9} {'matches':>10}")
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    now = datetime(2026, 11, 20, 6, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 20, 6, tzinfo=UTC)
     for text in FILTERS:
         f = parse(text, now)
         w0 = ms(s.window, f, 0, 100)

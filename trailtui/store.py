@@ -16,6 +16,7 @@ import threading
 import time
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -262,7 +263,7 @@ class Store:
     def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = Path(path)
         self.readonly = readonly
-        self._local = threading.local()
+        self._idle: list[sqlite3.Connection] = []
         self._conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         if not readonly:
@@ -277,13 +278,31 @@ class Store:
 
     # ------------------------------------------------------------------ connections
 
-    @property
-    def conn(self) -> sqlite3.Connection:
-        c: sqlite3.Connection | None = getattr(self._local, "conn", None)
+    @contextmanager
+    def _c(self) -> Iterator[sqlite3.Connection]:
+        """A connection from the pool (worker threads come and go; connections stay)."""
+        with self._lock:
+            c = self._idle.pop() if self._idle else None
         if c is None:
             c = self._connect()
-            self._local.conn = c
-        return c
+        try:
+            yield c
+        finally:
+            if c.in_transaction:
+                c.rollback()
+            with self._lock:
+                if c in self._conns:
+                    self._idle.append(c)
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._c() as c:
+            return c.execute(sql, params).fetchall()
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        with self._c() as c:
+            return c.execute(sql, params).fetchone()
+
+    execute = _all  # one statement, all rows (tests, maintenance)
 
     def _connect(self) -> sqlite3.Connection:
         c = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
@@ -306,7 +325,7 @@ class Store:
                 with contextlib.suppress(sqlite3.Error):
                     c.close()
             self._conns.clear()
-        self._local = threading.local()
+            self._idle.clear()
 
     def __enter__(self) -> Store:
         return self
@@ -322,46 +341,47 @@ class Store:
 
     def _init_schema(self) -> None:
         try:
-            c = self.conn
+            with self._c() as c:
+                try:
+                    row = c.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+                except sqlite3.OperationalError as e:
+                    if "no such table" not in str(e):
+                        raise
+                    row = None
+                if row is not None and int(row[0]) != SCHEMA_VERSION:
+                    raise StoreError(
+                        f"cache {self.path} has schema version {row[0]}, this trailtui uses "
+                        f"{SCHEMA_VERSION}: move it aside (or use --cache) and it will be rebuilt"
+                    )
+                if row is None:
+                    if self.readonly:
+                        raise StoreError(f"{self.path} is not a trailtui cache")
+                    c.executescript(
+                        "BEGIN IMMEDIATE;"
+                        + _SCHEMA
+                        + "INSERT OR REPLACE INTO meta VALUES "
+                        + f"('schema_version', '{SCHEMA_VERSION}');"
+                        + "COMMIT;"
+                    )
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{self.path} is not a trailtui cache: {e}") from e
-        try:
-            row = c.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        except sqlite3.OperationalError:
-            row = None
-        except sqlite3.DatabaseError as e:
-            raise StoreError(f"{self.path} is not a trailtui cache: {e}") from e
-        if row is not None and int(row[0]) != SCHEMA_VERSION:
-            raise StoreError(
-                f"cache {self.path} has schema version {row[0]}, this trailtui uses "
-                f"{SCHEMA_VERSION}: move it aside (or use --cache) and it will be rebuilt"
-            )
-        if row is None:
-            if self.readonly:
-                raise StoreError(f"{self.path} is not a trailtui cache")
-            c.executescript(
-                "BEGIN IMMEDIATE;"
-                + _SCHEMA
-                + f"INSERT OR REPLACE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');"
-                + "COMMIT;"
-            )
 
     # ------------------------------------------------------------------ meta
 
     def get_meta(self, key: str) -> str | None:
-        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        row = self._one("SELECT value FROM meta WHERE key=?", (key,))
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
-        self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        self._all("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     # ------------------------------------------------------------------ ingest
 
     def origin_id(self, uri: str, kind: str = "file") -> int:
-        c = self.conn
-        c.execute("INSERT OR IGNORE INTO origins (uri, kind) VALUES (?, ?)", (uri, kind))
-        row = c.execute("SELECT id FROM origins WHERE uri=?", (uri,)).fetchone()
-        return int(row[0])
+        with self._c() as c:
+            c.execute("INSERT OR IGNORE INTO origins (uri, kind) VALUES (?, ?)", (uri, kind))
+            row = c.execute("SELECT id FROM origins WHERE uri=?", (uri,)).fetchone()
+            return int(row[0])
 
     def ingest(self, events: Iterable[Event], origin: str, kind: str = "file") -> IngestStats:
         """Add events (one transaction), deduplicated by eventID across every source."""
@@ -374,57 +394,57 @@ class Store:
                 batch[ev.event_id] = ev
         if not batch:
             return stats
-        c = self.conn
-        oid = self.origin_id(origin, kind)
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            existing: dict[str, int] = {}
-            ids = list(batch)
-            for i in range(0, len(ids), 500):
-                chunk = ids[i : i + 500]
-                q = f"SELECT event_id, id FROM events WHERE event_id IN ({','.join('?' * len(chunk))})"
-                for eid_text, rid in c.execute(q, chunk):
-                    existing[fold(eid_text)] = rid
-            next_id = int(c.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM events").fetchone()[0])
-            rows: list[tuple[Any, ...]] = []
-            res_rows: list[tuple[int, str, str]] = []
-            origin_rows: list[tuple[int, int]] = []
-            for key, ev in batch.items():
-                rid = existing.get(fold(key))
-                if rid is not None:
-                    stats.duplicates += 1
-                    origin_rows.append((rid, oid))
-                    continue
-                rid = next_id
-                next_id += 1
-                existing[fold(key)] = rid
-                rows.append(_row_values(rid, ev))
-                res_rows.extend((rid, t, n) for t, n in ev.resources)
-                origin_rows.append((rid, oid))
-            stats.added = len(rows)
+        with self._c() as c:
+            oid = self.origin_id(origin, kind)
+            c.execute("BEGIN IMMEDIATE")
             try:
-                c.executemany(_INSERT, rows)
-            except (UnicodeEncodeError, sqlite3.ProgrammingError):
-                for r in rows:
-                    c.execute(_INSERT, tuple(_clean(v) if isinstance(v, str) else v for v in r))
-            try:
-                c.executemany("INSERT INTO resources VALUES (?, ?, ?)", res_rows)
-            except (UnicodeEncodeError, sqlite3.ProgrammingError):
-                c.executemany(
-                    "INSERT INTO resources VALUES (?, ?, ?)",
-                    [(a, _clean(b), _clean(n)) for a, b, n in res_rows],
+                existing: dict[str, int] = {}
+                ids = list(batch)
+                for i in range(0, len(ids), 500):
+                    chunk = ids[i : i + 500]
+                    q = f"SELECT event_id, id FROM events WHERE event_id IN ({','.join('?' * len(chunk))})"
+                    for eid_text, rid in c.execute(q, chunk):
+                        existing[fold(eid_text)] = rid
+                next_id = int(
+                    c.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM events").fetchone()[0]
                 )
-            c.executemany("INSERT OR IGNORE INTO event_origins VALUES (?, ?)", origin_rows)
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
-        return stats
+                rows: list[tuple[Any, ...]] = []
+                res_rows: list[tuple[int, str, str]] = []
+                origin_rows: list[tuple[int, int]] = []
+                for key, ev in batch.items():
+                    rid = existing.get(fold(key))
+                    if rid is not None:
+                        stats.duplicates += 1
+                        origin_rows.append((rid, oid))
+                        continue
+                    rid = next_id
+                    next_id += 1
+                    existing[fold(key)] = rid
+                    rows.append(_row_values(rid, ev))
+                    res_rows.extend((rid, t, n) for t, n in ev.resources)
+                    origin_rows.append((rid, oid))
+                stats.added = len(rows)
+                try:
+                    c.executemany(_INSERT, rows)
+                except (UnicodeEncodeError, sqlite3.ProgrammingError):
+                    for r in rows:
+                        c.execute(_INSERT, tuple(_clean(v) if isinstance(v, str) else v for v in r))
+                try:
+                    c.executemany("INSERT INTO resources VALUES (?, ?, ?)", res_rows)
+                except (UnicodeEncodeError, sqlite3.ProgrammingError):
+                    c.executemany(
+                        "INSERT INTO resources VALUES (?, ?, ?)",
+                        [(a, _clean(b), _clean(n)) for a, b, n in res_rows],
+                    )
+                c.executemany("INSERT OR IGNORE INTO event_origins VALUES (?, ?)", origin_rows)
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+            return stats
 
     def file_seen(self, uri: str, size: int | None, mtime_ns: int | None, etag: str | None) -> bool:
-        row = self.conn.execute(
-            "SELECT size, mtime_ns, etag FROM files WHERE uri=?", (uri,)
-        ).fetchone()
+        row = self._one("SELECT size, mtime_ns, etag FROM files WHERE uri=?", (uri,))
         if row is None:
             return False
         if etag is not None:
@@ -441,28 +461,28 @@ class Store:
         rejects: Sequence[tuple[str, str]],
         error: str,
     ) -> None:
-        c = self.conn
-        now = int(time.time())
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            c.execute(
-                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (uri, size, mtime_ns, etag, events, len(rejects), _clean(error), now),
-            )
-            c.execute("DELETE FROM rejects WHERE uri=?", (uri,))
-            c.executemany(
-                "INSERT INTO rejects VALUES (?, ?, ?, ?)",
-                [(uri, _clean(w), _clean(r), now) for w, r in rejects],
-            )
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
+        with self._c() as c:
+            now = int(time.time())
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                c.execute(
+                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (uri, size, mtime_ns, etag, events, len(rejects), _clean(error), now),
+                )
+                c.execute("DELETE FROM rejects WHERE uri=?", (uri,))
+                c.executemany(
+                    "INSERT INTO rejects VALUES (?, ?, ?, ?)",
+                    [(uri, _clean(w), _clean(r), now) for w, r in rejects],
+                )
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
 
     def rejects(self, limit: int = 1000) -> list[tuple[str, str, str]]:
-        rows = self.conn.execute(
+        rows = self._all(
             "SELECT uri, location, reason FROM rejects ORDER BY at DESC, rowid LIMIT ?", (limit,)
-        ).fetchall()
+        )
         return [(str(a), str(b), str(c)) for a, b, c in rows]
 
     # ------------------------------------------------------------------ scope
@@ -473,10 +493,10 @@ class Store:
         for p in prefixes:
             base = p.rstrip("/")
             like = base.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
-            rows = self.conn.execute(
+            rows = self._all(
                 "SELECT id FROM origins WHERE uri = ? OR uri LIKE ? ESCAPE '\\'",
                 (base, like),
-            ).fetchall()
+            )
             out.extend(int(r[0]) for r in rows)
         return sorted(set(out))
 
@@ -504,7 +524,7 @@ class Store:
             f"SELECT {LIST_COLUMNS} FROM events e WHERE {where} "
             "ORDER BY e.ts DESC, e.id DESC LIMIT ? OFFSET ?"
         )
-        rows = self.conn.execute(q, [*params, limit, offset]).fetchall()
+        rows = self._all(q, [*params, limit, offset])
         return [
             Row(
                 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
@@ -522,36 +542,33 @@ class Store:
         if limit is not None:
             q += " LIMIT ?"
             params.append(limit)
-        cur = self.conn.execute(q, params)
-        while True:
-            rows = cur.fetchmany(500)
-            if not rows:
-                return
-            for rid, blob in rows:
-                yield int(rid), decompress_raw(blob)
+        with self._c() as c:
+            cur = c.execute(q, params)
+            while True:
+                rows = cur.fetchmany(500)
+                if not rows:
+                    return
+                for rid, blob in rows:
+                    yield int(rid), decompress_raw(blob)
 
     def count(self, f: Filter, scope: Sequence[int] | None = None) -> int:
         where, params = self._where(f, scope)
-        return int(
-            self.conn.execute(f"SELECT count(*) FROM events e WHERE {where}", params).fetchone()[0]
-        )
+        return int(self._one(f"SELECT count(*) FROM events e WHERE {where}", params)[0])
 
     def total(self) -> int:
-        return int(self.conn.execute("SELECT count(*) FROM events").fetchone()[0])
+        return int(self._one("SELECT count(*) FROM events")[0])
 
     def raw(self, event_rowid: int) -> str | None:
-        row = self.conn.execute("SELECT raw FROM events WHERE id=?", (event_rowid,)).fetchone()
+        row = self._one("SELECT raw FROM events WHERE id=?", (event_rowid,))
         return None if row is None else decompress_raw(row[0])
 
     def raw_by_event_id(self, event_id: str) -> str | None:
-        row = self.conn.execute("SELECT raw FROM events WHERE event_id=?", (event_id,)).fetchone()
+        row = self._one("SELECT raw FROM events WHERE event_id=?", (event_id,))
         return None if row is None else decompress_raw(row[0])
 
     def time_range(self, scope: Sequence[int] | None = None) -> tuple[int, int] | None:
         where, params = self._where(Filter(), scope)
-        row = self.conn.execute(
-            f"SELECT min(e.ts), max(e.ts) FROM events e WHERE {where}", params
-        ).fetchone()
+        row = self._one(f"SELECT min(e.ts), max(e.ts) FROM events e WHERE {where}", params)
         if row is None or row[0] is None:
             return None
         return int(row[0]), int(row[1])
@@ -582,7 +599,7 @@ class Store:
             ]
             params = [x for _ in range(3) for x in [*params, like]]
             q = f"SELECT v, count(*) FROM ({' UNION ALL '.join(parts)}) GROUP BY v ORDER BY 2 DESC, v LIMIT ?"
-            rows = self.conn.execute(q, [*params, limit]).fetchall()
+            rows = self._all(q, [*params, limit])
             return [(str(v), int(n)) for v, n in rows]
         elif fieldname == "readonly":
             q = (
@@ -598,7 +615,7 @@ class Store:
             )
         else:
             return []
-        rows = self.conn.execute(q, [*params, like, limit]).fetchall()
+        rows = self._all(q, [*params, like, limit])
         return [(str(v), int(n)) for v, n in rows]
 
     # ------------------------------------------------------------------ coverage
@@ -612,7 +629,7 @@ class Store:
         complete: bool,
         next_token: str | None,
     ) -> None:
-        self.conn.execute(
+        self._all(
             "INSERT OR REPLACE INTO coverage VALUES (?, ?, ?, ?, ?, ?, ?)",
             (source, filter_key, start, end, int(complete), next_token, int(time.time())),
         )
@@ -631,5 +648,5 @@ class Store:
         q += " ORDER BY start"
         return [
             Coverage(str(a), str(b), int(c), int(d), bool(e), f, int(g))
-            for a, b, c, d, e, f, g in self.conn.execute(q, params)
+            for a, b, c, d, e, f, g in self._all(q, params)
         ]

@@ -1,0 +1,314 @@
+"""The event list: a line-by-line ScrollView that reads only the rows on screen.
+
+Rows come from the store in pages of ``PAGE`` (newest first). A page that is not loaded
+yet renders as a dim placeholder and is fetched by a thread worker; the widget never holds
+more than the pages near the viewport. Every field is untrusted: cells go through
+``safe.clean`` and become plain Segments (never markup).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import work
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.worker import get_current_worker
+
+from ...query import Filter
+from ...safe import clean
+from ...store import Row, Store
+
+PAGE = 100
+KEEP_PAGES = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    title: str
+    width: int  # 0 = takes the rest
+
+
+def layout(width: int) -> list[Column]:
+    """Columns that fit the width; the resources column takes what is left."""
+    cols = [
+        Column("time (UTC)", 19),
+        Column("event", 22),
+        Column("who", 28),
+        Column("source IP", 15),
+        Column("region", 14),
+        Column("error", 16),
+        Column("resources", 0),
+    ]
+    fixed = sum(c.width + 1 for c in cols if c.width)
+    if width - fixed < 16:
+        cols = [c for c in cols if c.title not in ("region",)]
+    fixed = sum(c.width + 1 for c in cols if c.width)
+    if width - fixed < 10:
+        cols = [c for c in cols if c.title not in ("source IP",)]
+    return cols
+
+
+def cells(row: Row) -> dict[str, str]:
+    return {
+        "time (UTC)": row.time.strftime("%Y-%m-%d %H:%M:%S"),
+        "event": row.name,
+        "who": row.principal,
+        "source IP": row.source_ip,
+        "region": row.region,
+        "error": row.error_code,
+        "resources": row.resources,
+    }
+
+
+def fit(text: str, width: int) -> str:
+    text = clean(text, 400)
+    if cell_len(text) > width:
+        return set_cell_size(text, max(width - 1, 0)) + "…"
+    return set_cell_size(text, width)
+
+
+def header_line(width: int) -> str:
+    parts = []
+    rest = width
+    for c in layout(width):
+        w = c.width or max(rest, 0)
+        parts.append(fit(c.title, w))
+        rest -= w + 1
+    return " ".join(parts)
+
+
+class EventList(ScrollView, can_focus=True):
+    """Events matching the current filter, newest first."""
+
+    BINDINGS = [
+        Binding("j,down", "cursor_down", "Down", show=False, id="list.down"),
+        Binding("k,up", "cursor_up", "Up", show=False, id="list.up"),
+        Binding("pagedown,ctrl+f", "page_down", "PgDn", show=False, id="list.page_down"),
+        Binding("pageup,ctrl+b", "page_up", "PgUp", show=False, id="list.page_up"),
+        Binding("g,home", "first", "First", show=False, id="list.first"),
+        Binding("G,end", "last", "Last", show=False, id="list.last"),
+    ]
+
+    DEFAULT_CSS = """
+    EventList { scrollbar-size-vertical: 1; }
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=True)
+
+    @dataclass
+    class Highlighted(Message):
+        """The cursor moved to another event (row is None when the list is empty)."""
+
+        row: Row | None
+        index: int
+
+    @dataclass
+    class PageLoaded(Message):
+        generation: int
+        page: int
+        rows: list[Row]
+
+    @dataclass
+    class Counted(Message):
+        generation: int
+        count: int
+
+    def __init__(self, store: Store, scope: Sequence[int] | None = None, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.store = store
+        self.scope = scope
+        self.filter = Filter()
+        self.generation = 0
+        self.pages: dict[int, list[Row]] = {}
+        self.pending: set[int] = set()
+        self.total: int | None = None  # None while counting
+        self.known = 0  # rows known to exist (before the count arrives)
+
+    # ------------------------------------------------------------------ data
+
+    @property
+    def row_count(self) -> int:
+        return self.total if self.total is not None else self.known
+
+    def set_filter(self, f: Filter) -> None:
+        """Show a new filter: drop the pages, fetch the first one and the count."""
+        self.filter = f
+        self.generation += 1
+        self.pages.clear()
+        self.pending.clear()
+        self.total = None
+        self.known = 0
+        self.cursor = 0
+        self.scroll_to(0, 0, animate=False)
+        self.virtual_size = Size(self.size.width, 0)
+        self._fetch(0)
+        self._count(self.generation, f)
+        self.refresh()
+
+    def row_at(self, index: int) -> Row | None:
+        page = self.pages.get(index // PAGE)
+        if page is None:
+            return None
+        i = index % PAGE
+        return page[i] if i < len(page) else None
+
+    @property
+    def current(self) -> Row | None:
+        return self.row_at(self.cursor)
+
+    def _fetch(self, page: int) -> None:
+        if page in self.pending or page in self.pages:
+            return
+        self.pending.add(page)
+        self._load_page(self.generation, self.filter, page)
+
+    @work(thread=True, group="list-page")
+    def _load_page(self, generation: int, f: Filter, page: int) -> None:
+        worker = get_current_worker()
+        rows = self.store.window(f, page * PAGE, PAGE, self.scope)
+        if not worker.is_cancelled:
+            self.post_message(self.PageLoaded(generation, page, rows))
+
+    @work(thread=True, exclusive=True, group="list-count")
+    def _count(self, generation: int, f: Filter) -> None:
+        worker = get_current_worker()
+        n = self.store.count(f, self.scope)
+        if not worker.is_cancelled:
+            self.post_message(self.Counted(generation, n))
+
+    def on_event_list_page_loaded(self, msg: PageLoaded) -> None:
+        msg.stop()
+        if msg.generation != self.generation:
+            return
+        self.pending.discard(msg.page)
+        self.pages[msg.page] = msg.rows
+        if self.total is None:
+            end = msg.page * PAGE + len(msg.rows)
+            self.known = max(self.known, end)
+            if len(msg.rows) < PAGE:
+                self.total = end
+            self._resize()
+        self._evict()
+        if msg.page * PAGE <= self.cursor < (msg.page + 1) * PAGE:
+            self._announce()
+        self.refresh()
+
+    def on_event_list_counted(self, msg: Counted) -> None:
+        msg.stop()
+        if msg.generation != self.generation:
+            return
+        self.total = msg.count
+        self._resize()
+        self.cursor = min(self.cursor, max(self.total - 1, 0))
+        self._announce()
+        self.refresh()
+
+    def _resize(self) -> None:
+        self.virtual_size = Size(self.size.width, self.row_count)
+
+    def _evict(self) -> None:
+        if len(self.pages) <= KEEP_PAGES:
+            return
+        here = self.cursor // PAGE
+        for p in sorted(self.pages, key=lambda p: abs(p - here), reverse=True):
+            if len(self.pages) <= KEEP_PAGES:
+                break
+            del self.pages[p]
+
+    # ------------------------------------------------------------------ rendering
+
+    def on_resize(self) -> None:
+        self._resize()
+
+    def render_line(self, y: int) -> Strip:
+        index = int(self.scroll_offset.y) + y
+        width = self.size.width
+        if index >= self.row_count:
+            if index == 0 and self.total == 0:
+                return Strip([Segment(fit("  no events match", width), Style(dim=True))])
+            return Strip.blank(width, self.rich_style)
+        row = self.row_at(index)
+        if row is None:
+            self._fetch(index // PAGE)
+            return Strip([Segment(fit("  …", width), Style(dim=True))])
+        # prefetch the next page when the viewport nears its end
+        nxt = (index + self.size.height) // PAGE
+        if nxt not in self.pages and nxt * PAGE < self.row_count:
+            self._fetch(nxt)
+        selected = index == self.cursor
+        base = self.rich_style
+        style = Style(color="red") if row.error_code else Style()
+        if selected:
+            style += Style(reverse=True, bold=self.has_focus)
+        segs: list[Segment] = []
+        data = cells(row)
+        rest = width
+        for c in layout(width):
+            w = c.width or max(rest, 0)
+            if w <= 0:
+                break
+            text = fit(data[c.title], w)
+            cstyle = style
+            if c.title == "time (UTC)" and not selected:
+                cstyle += Style(dim=True)
+            segs.append(Segment(text, base + cstyle))
+            rest -= w + 1
+            if rest > 0:
+                segs.append(Segment(" ", base + style))
+        return Strip(segs, width).crop_extend(0, width, base + style)
+
+    # ------------------------------------------------------------------ cursor
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.scroll_to_cursor()
+        self.refresh()
+        self._announce()
+
+    def _announce(self) -> None:
+        self.post_message(self.Highlighted(self.current, self.cursor))
+
+    def scroll_to_cursor(self) -> None:
+        top = int(self.scroll_offset.y)
+        h = max(self.size.height, 1)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + h:
+            self.scroll_to(y=self.cursor - h + 1, animate=False)
+
+    def move(self, delta: int) -> None:
+        n = self.row_count
+        if n:
+            self.cursor = max(0, min(n - 1, self.cursor + delta))
+
+    def action_cursor_down(self) -> None:
+        self.move(1)
+
+    def action_cursor_up(self) -> None:
+        self.move(-1)
+
+    def action_page_down(self) -> None:
+        self.move(max(self.size.height - 1, 1))
+
+    def action_page_up(self) -> None:
+        self.move(-max(self.size.height - 1, 1))
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        if self.row_count:
+            self.cursor = self.row_count - 1
+
+    def on_click(self, event: object) -> None:
+        y = getattr(event, "y", None)
+        if isinstance(y, int):
+            self.cursor = min(int(self.scroll_offset.y) + y, max(self.row_count - 1, 0))

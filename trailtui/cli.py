@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     # the explorer's own options live on the main parser
     p.add_argument("--from", dest="from_paths", nargs="+", metavar="PATH", help=argparse.SUPPRESS)
     p.add_argument("--demo", action="store_true", help="open the bundled demo incident")
+    p.add_argument("--filter", metavar="FILTER", help="open with this filter")
     p.add_argument("--cache", type=Path, metavar="PATH", help="cache database file")
     return p
 
@@ -348,8 +349,19 @@ def print_table(store: Store, f: Filter, scope: list[int] | None, limit: int | N
 
 def cmd_explore(args: argparse.Namespace) -> int:
     opened = open_source(args.demo, args.from_paths, args.cache)
-    # the explorer lands with its own issue; until then, a summary of what is there
-    return _summary(opened)
+    if not sys.stdout.isatty():
+        # not a terminal (a pipe, a script): say what is there instead of drawing
+        return _summary(opened)
+    from .ui.app import run_app
+
+    now = None
+    if args.demo:
+        from .sources.demo import DEMO_END
+
+        now = DEMO_END
+    return run_app(
+        opened.store, opened.scope, opened.label, now=now, initial_filter=args.filter or ""
+    )
 
 
 def _summary(opened: Opened) -> int:

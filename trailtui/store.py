@@ -573,6 +573,24 @@ class Store:
             return None
         return int(row[0]), int(row[1])
 
+    def histogram(
+        self, f: Filter, start: int, end: int, bins: int, scope: Sequence[int] | None = None
+    ) -> list[int]:
+        """Event counts in ``bins`` equal slices of [start, end] (ms)."""
+        if bins <= 0 or end <= start:
+            return [0] * max(bins, 0)
+        where, params = self._where(f, scope)
+        span = end - start + 1
+        q = (
+            f"SELECT ((e.ts - ?) * ?) / ? AS b, count(*) FROM events e WHERE {where} "
+            "AND e.ts >= ? AND e.ts <= ? GROUP BY b"
+        )
+        out = [0] * bins
+        for b, n in self._all(q, [start, bins, span, *params, start, end]):
+            if 0 <= int(b) < bins:
+                out[int(b)] = int(n)
+        return out
+
     def facet(
         self,
         fieldname: str,

@@ -37,23 +37,27 @@ class Column:
     width: int  # 0 = takes the rest
 
 
+ALL_COLUMNS = [
+    Column("time (UTC)", 19),
+    Column("event", 22),
+    Column("who", 28),
+    Column("source IP", 15),
+    Column("region", 14),
+    Column("error", 16),
+    Column("resources", 0),
+]
+# dropped first when the width is short
+DROP_ORDER = ("region", "source IP", "error")
+MIN_REST = 12
+
+
 def layout(width: int) -> list[Column]:
     """Columns that fit the width; the resources column takes what is left."""
-    cols = [
-        Column("time (UTC)", 19),
-        Column("event", 22),
-        Column("who", 28),
-        Column("source IP", 15),
-        Column("region", 14),
-        Column("error", 16),
-        Column("resources", 0),
-    ]
-    fixed = sum(c.width + 1 for c in cols if c.width)
-    if width - fixed < 16:
-        cols = [c for c in cols if c.title not in ("region",)]
-    fixed = sum(c.width + 1 for c in cols if c.width)
-    if width - fixed < 10:
-        cols = [c for c in cols if c.title not in ("source IP",)]
+    cols = list(ALL_COLUMNS)
+    for title in DROP_ORDER:
+        if sum(c.width + 1 for c in cols if c.width) + MIN_REST <= width:
+            break
+        cols = [c for c in cols if c.title != title]
     return cols
 
 

@@ -1,0 +1,371 @@
+"""The explorer: a thin App wiring the filter bar, the histogram, the event list, the detail
+viewer and the status bar. State lives here; widgets post messages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Container, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Static
+from textual.worker import get_current_worker
+
+from ..config import config_file, load_settings
+from ..query import Filter, FilterSyntaxError, parse
+from ..safe import clean
+from ..store import Row, Store
+from .screens.help import HelpScreen
+from .widgets.detail import DetailView, EventTree
+from .widgets.event_list import EventList, header_line
+from .widgets.filter_bar import FilterBar, _quote
+from .widgets.histogram import Histogram
+from .widgets.status_bar import StatusBar
+
+WINDOWS: list[tuple[str, timedelta | None]] = [
+    ("all", None),
+    ("1h", timedelta(hours=1)),
+    ("24h", timedelta(hours=24)),
+    ("7d", timedelta(days=7)),
+    ("30d", timedelta(days=30)),
+]
+
+# one-key presets: (binding id, key, label, filter snippet)
+PRESETS: list[tuple[str, str, str, str]] = [
+    ("preset.writes", "W", "Writes only", "readonly:false"),
+    ("preset.errors", "x", "Errors", "error:*"),
+    (
+        "preset.nomfa",
+        "l",
+        "Console logins without MFA",
+        'name:ConsoleLogin "\\"MFAUsed\\":\\"No\\""',
+    ),
+    ("preset.root", "R", "Root activity", "user:root"),
+    ("preset.iam", "I", "IAM changes", "source:iam readonly:false"),
+    (
+        "preset.ec2state",
+        "S",
+        "EC2 state changes",
+        "name:RunInstances,StartInstances,StopInstances,RebootInstances,TerminateInstances",
+    ),
+]
+
+# detail path leaf -> filter field for pivots
+PIVOT_FIELDS = {
+    "sourceIPAddress": "ip",
+    "accessKeyId": "key",
+    "instanceId": "resource",
+    "eventName": "name",
+    "awsRegion": "region",
+    "eventSource": "source",
+    "recipientAccountId": "account",
+    "accountId": "account",
+    "userName": "user",
+    "eventID": "id",
+    "errorCode": "error",
+    "userAgent": "agent",
+    "roleSessionName": "user",
+    "sourceIdentity": "user",
+    "invokedBy": "user",
+}
+
+
+def pivot_term(path: Sequence[str | int], value: Any) -> str:
+    """The filter term for a value under the detail cursor."""
+    text = value if isinstance(value, str) else json.dumps(value)
+    leaf = next((p for p in reversed(path) if isinstance(p, str)), "")
+    fieldname = PIVOT_FIELDS.get(leaf)
+    if leaf in ("arn", "ARN"):
+        fieldname = "user" if path and path[0] == "userIdentity" else "resource"
+    if fieldname == "resource" or (fieldname is None and text.startswith(("i-", "arn:"))):
+        return f"resource:{_quote(text)}"
+    if fieldname:
+        return f"{fieldname}:{_quote(text)}"
+    return _quote(text)
+
+
+class TrailApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "trailtui"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("slash", "focus_filter", "Filter", id="app.filter"),
+        Binding("enter", "open_detail", "Detail", show=False, id="app.detail"),
+        Binding("w", "cycle_window", "Window", id="app.window"),
+        Binding("L", "toggle_layout", "Layout", id="app.layout"),
+        Binding("c", "clear_filter", "Clear", show=False, id="app.clear"),
+        *[
+            Binding(k, f"preset('{pid}')", label, show=False, id=pid)
+            for pid, k, label, _ in PRESETS
+        ],
+        Binding("escape", "to_list", "Back", show=False, id="app.back"),
+    ]
+
+    def __init__(
+        self,
+        store: Store,
+        scope: Sequence[int] | None = None,
+        label: str = "cache",
+        now: datetime | None = None,
+        initial_filter: str = "",
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.scope = scope
+        self.label = label
+        self.fixed_now = now
+        self.filter_text = initial_filter
+        self.window_index = 0
+        self.filter = Filter()
+        self._detail_timer: Timer | None = None
+        self.settings = load_settings()
+        if self.settings.keys:
+            self.set_keymap(self.settings.keys)
+
+    @property
+    def now(self) -> datetime:
+        return self.fixed_now or datetime.now(UTC)
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield FilterBar(self.store, self.scope, id="filter-bar")
+        yield Histogram(id="histogram")
+        with Container(id="main"):
+            with Vertical(id="list-pane"):
+                yield Static(id="list-header")
+                yield EventList(self.store, self.scope, id="event-list")
+            yield DetailView(id="detail")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    @property
+    def event_list(self) -> EventList:
+        return self.query_one(EventList)
+
+    @property
+    def bar(self) -> FilterBar:
+        return self.query_one(FilterBar)
+
+    @property
+    def detail(self) -> DetailView:
+        return self.query_one(DetailView)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    def on_mount(self) -> None:
+        self.bar.set_window_label(WINDOWS[self.window_index][0])
+        self.bar.input.value = self.filter_text
+        for problem in self.settings.problems:
+            self.notify(problem, severity="error", timeout=10, markup=False)
+        self.apply_filter(self.filter_text)
+        self.event_list.focus()
+        self._coverage()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._relayout)
+
+    def _relayout(self) -> None:
+        self._header()
+        self._histogram(self.filter)
+
+    def _header(self) -> None:
+        w = self.event_list.size.width or self.size.width
+        self.query_one("#list-header", Static).update(Text(header_line(w), style="bold"))
+
+    # ------------------------------------------------------------------ filter
+
+    def effective(self, text: str) -> Filter:
+        f = parse(text, self.now)
+        span = WINDOWS[self.window_index][1]
+        if span is not None and f.since is None:
+            f = f.with_window(self.now - span, f.until)
+        return f
+
+    def apply_filter(self, text: str) -> bool:
+        try:
+            f = self.effective(text)
+        except FilterSyntaxError as e:
+            self.bar.show_error(f"{e}")
+            self.status.set(message=f"filter: {e}", error=True)
+            return False
+        self.bar.show_error(None)
+        self.filter_text = text
+        self.filter = f
+        self.status.set(matches="counting…", busy="loading", message="")
+        self.event_list.set_filter(f)
+        self.call_after_refresh(self._relayout)
+        return True
+
+    def on_filter_bar_applied(self, msg: FilterBar.Applied) -> None:
+        if self.apply_filter(msg.text):
+            self.event_list.focus()
+
+    def set_filter_text(self, text: str) -> None:
+        self.bar.set_text(text)
+        self.apply_filter(text)
+
+    # ------------------------------------------------------------------ list events
+
+    def on_event_list_highlighted(self, msg: EventList.Highlighted) -> None:
+        row = msg.row
+        lst = self.event_list
+        if lst.total is not None:
+            pos = f"{msg.index + 1:,}/{lst.total:,}" if lst.total else "0"
+            self.status.set(matches=f"{lst.total:,} events  {pos}", busy="")
+        self.query_one(Histogram).set_marker(row.ts if row else None)
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        self._detail_timer = self.set_timer(0.06, lambda: self._show_detail(row))
+
+    def _show_detail(self, row: Row | None) -> None:
+        if row is None:
+            self.detail.show(None)
+            return
+        raw = self.store.raw(row.id)
+        title = f"{row.time:%Y-%m-%d %H:%M:%S}  {row.name}  {row.principal}"
+        self.detail.show(raw, title)
+
+    # ------------------------------------------------------------------ workers
+
+    @work(thread=True, exclusive=True, group="histogram")
+    def _histogram(self, f: Filter) -> None:
+        worker = get_current_worker()
+        hist = self.query_one(Histogram)
+        bins = max(hist.content_size.width, 10)
+        if f.since is not None:
+            start = int(f.since.timestamp() * 1000)
+            end = int((f.until or self.now).timestamp() * 1000)
+        else:
+            rng = self.store.time_range(self.scope)
+            if rng is None:
+                return
+            start, end = rng
+            if f.until is not None:
+                end = int(f.until.timestamp() * 1000)
+        counts = self.store.histogram(f, start, end, bins, self.scope)
+        if not worker.is_cancelled:
+            self.call_from_thread(hist.set_data, counts, start, end)
+
+    @work(thread=True, group="coverage")
+    def _coverage(self) -> None:
+        total = self.store.count(Filter(), self.scope)
+        rng = self.store.time_range(self.scope)
+        text = f"{clean(self.label, 40)}: {total:,} events cached"
+        if rng:
+            a, b = (datetime.fromtimestamp(x / 1000, tz=UTC) for x in rng)
+            text += f", {a:%Y-%m-%d} → {b:%Y-%m-%d}"
+        self.call_from_thread(self.status.set, coverage=text)
+
+    # ------------------------------------------------------------------ detail events
+
+    def on_event_tree_copy(self, msg: EventTree.Copy) -> None:
+        self.copy_to_clipboard(msg.text)
+        self.notify(f"copied {clean(msg.what, 60)} ({len(msg.text):,} chars)", markup=False)
+
+    def on_event_tree_pivot(self, msg: EventTree.Pivot) -> None:
+        term = pivot_term(msg.path, msg.value)
+        text = (self.filter_text + " " + term).strip()
+        self.set_filter_text(text)
+        self.event_list.focus()
+        self.notify(f"pivot: {clean(term, 80)}", markup=False)
+
+    # ------------------------------------------------------------------ actions
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.binding_groups(), str(config_file())))
+
+    def binding_groups(self) -> list[tuple[str, list[Binding]]]:
+        def of(bs: Iterable[BindingType]) -> list[Binding]:
+            return [b for b in bs if isinstance(b, Binding)]
+
+        from .widgets.detail import DetailView as D
+        from .widgets.filter_bar import FilterInput
+
+        return [
+            ("Anywhere", of(self.BINDINGS)),
+            ("Event list", of(EventList.BINDINGS)),
+            ("Detail", of(D.BINDINGS) + of(EventTree.BINDINGS)),
+            ("Filter bar", of(FilterInput.BINDINGS)),
+        ]
+
+    def action_focus_filter(self) -> None:
+        self.bar.input.focus()
+
+    def action_open_detail(self) -> None:
+        if self.focused is self.event_list:
+            self.detail.event_tree.focus()
+
+    def action_to_list(self) -> None:
+        """Esc is a convenience only: back to the list (never the only way to anything)."""
+        if self.detail.has_class("-finding"):
+            self.detail.close_find()
+            return
+        self.bar.close()
+        self.event_list.focus()
+
+    def action_cycle_window(self) -> None:
+        self.window_index = (self.window_index + 1) % len(WINDOWS)
+        self.bar.set_window_label(WINDOWS[self.window_index][0])
+        self.apply_filter(self.filter_text)
+
+    def action_toggle_layout(self) -> None:
+        self.query_one("#main").toggle_class("-below")
+        self.call_after_refresh(self._relayout)
+
+    def action_clear_filter(self) -> None:
+        self.set_filter_text("")
+
+    def action_preset(self, pid: str) -> None:
+        snippet = next(s for p, _, _, s in PRESETS if p == pid)
+        text = self.filter_text
+        if snippet in text:
+            text = " ".join(text.replace(snippet, " ").split())
+        else:
+            text = (text + " " + snippet).strip()
+        self.set_filter_text(text)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for title, bindings in self.binding_groups():
+            for b in bindings:
+                if b.action in ("quit",) or not b.description:
+                    continue
+                target = self._command_target(title)
+                yield SystemCommand(
+                    b.description,
+                    f"{title}: key {b.key}",
+                    lambda a=b.action, t=target: self.run_action(a, t),  # type: ignore[misc]
+                )
+
+    def _command_target(self, group: str) -> Any:
+        if group == "Event list":
+            return self.event_list
+        if group == "Detail":
+            return self.detail.event_tree
+        if group == "Filter bar":
+            return self.bar.input
+        return self
+
+
+def run_app(
+    store: Store,
+    scope: Sequence[int] | None,
+    label: str,
+    now: datetime | None = None,
+    initial_filter: str = "",
+) -> int:
+    app = TrailApp(store, scope, label, now=now, initial_filter=initial_filter)
+    app.run()
+    return 0

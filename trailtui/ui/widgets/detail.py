@@ -1,0 +1,258 @@
+"""The detail viewer: the highlighted event as a collapsible JSON tree or as highlighted JSON.
+
+Every label is a ``rich.text.Text`` built from cleaned strings, never markup; big values and
+long arrays are cut so a 5 MB requestParameters can't stall the UI (``Y`` copies it whole).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Input, Static, Tree
+from textual.widgets.tree import TreeNode
+
+from ...safe import clean, json_escape_unsafe
+
+MAX_CHILDREN = 500
+MAX_VALUE = 300
+MAX_JSON_CHARS = 200_000
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(slots=True)
+class NodeData:
+    path: Path
+    value: Any
+
+
+def _scalar(value: Any) -> Text:
+    if isinstance(value, str):
+        return Text(json.dumps(clean(value, MAX_VALUE), ensure_ascii=False), style="green")
+    if isinstance(value, bool) or value is None:
+        return Text(json.dumps(value), style="magenta")
+    if isinstance(value, int | float):
+        return Text(str(value), style="cyan")
+    return Text(clean(str(value), MAX_VALUE))
+
+
+def _label(key: str | int | None, value: Any) -> Text:
+    t = Text()
+    if key is not None:
+        t.append(clean(str(key), 80), style="bold blue" if isinstance(key, str) else "dim")
+        t.append(": ")
+    if isinstance(value, dict):
+        t.append(f"{{{len(value)}}}", style="dim")
+    elif isinstance(value, list):
+        t.append(f"[{len(value)}]", style="dim")
+    else:
+        t.append_text(_scalar(value))
+    return t
+
+
+def pretty_json(value: Any) -> str:
+    """Indented JSON with terminal-unsafe characters escaped (structure newlines kept)."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    lines = text.split("\n")
+    return "\n".join(json_escape_unsafe(line) for line in lines)
+
+
+class EventTree(Tree[NodeData]):
+    BINDINGS = [
+        Binding("y", "copy_value", "Copy value", id="detail.copy_value"),
+        Binding("Y", "copy_event", "Copy event", id="detail.copy_event"),
+        Binding("p", "pivot", "Pivot", id="detail.pivot"),
+    ]
+
+    @dataclass
+    class Pivot(Message):
+        path: Path
+        value: Any
+
+    @dataclass
+    class Copy(Message):
+        text: str
+        what: str
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(Text("event"), **kw)
+        self.show_root = False
+        self.guide_depth = 2
+        self.raw: dict[str, Any] = {}
+
+    def show(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+        self.clear()
+        self._fill(self.root, raw, ())
+        self.root.expand()
+        for child in self.root.children:
+            if child.data is not None and child.data.path[-1] in ("userIdentity",):
+                child.expand()
+
+    def _fill(self, node: TreeNode[NodeData], value: Any, path: Path) -> None:
+        items: list[tuple[str | int, Any]]
+        if isinstance(value, dict):
+            items = list(value.items())
+        elif isinstance(value, list):
+            items = list(enumerate(value))
+        else:
+            return
+        for key, v in items[:MAX_CHILDREN]:
+            p = (*path, key)
+            if isinstance(v, dict | list) and v:
+                child = node.add(_label(key, v), NodeData(p, v))
+                self._fill(child, v, p)
+            else:
+                node.add_leaf(_label(key, v), NodeData(p, v))
+        if len(items) > MAX_CHILDREN:
+            node.add_leaf(Text(f"… {len(items) - MAX_CHILDREN} more (Y copies all)", style="dim"))
+
+    @property
+    def current(self) -> NodeData | None:
+        node = self.cursor_node
+        return None if node is None else node.data
+
+    def action_copy_value(self) -> None:
+        cur = self.current
+        if cur is None:
+            return
+        v = cur.value
+        text = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+        self.post_message(self.Copy(text, ".".join(str(p) for p in cur.path)))
+
+    def action_copy_event(self) -> None:
+        self.post_message(self.Copy(json.dumps(self.raw, ensure_ascii=False), "event"))
+
+    def action_pivot(self) -> None:
+        cur = self.current
+        if cur is not None and not isinstance(cur.value, dict | list):
+            self.post_message(self.Pivot(cur.path, cur.value))
+
+    def search(self, needle: str, forward_from: int | None = None) -> bool:
+        """Move the cursor to the next node whose label contains needle (expands it)."""
+        low = needle.lower()
+        if not low:
+            return False
+        nodes: list[TreeNode[NodeData]] = []
+
+        def walk(n: TreeNode[NodeData]) -> None:
+            for c in n.children:
+                nodes.append(c)
+                walk(c)
+
+        walk(self.root)
+        start = self.cursor_node
+        idx = nodes.index(start) if start in nodes else -1
+        order = nodes[idx + 1 :] + nodes[: idx + 1]
+        for n in order:
+            label = n.label
+            plain = label if isinstance(label, str) else label.plain
+            if low in plain.lower():
+                p = n.parent
+                while p is not None:
+                    p.expand()
+                    p = p.parent
+                self.call_after_refresh(self.move_cursor, n)
+                return True
+        return False
+
+
+class DetailView(Vertical):
+    """Tree (default) or highlighted JSON of one event, with search."""
+
+    BINDINGS = [
+        Binding("t", "toggle_mode", "Tree/JSON", id="detail.toggle_mode"),
+        Binding("f", "find", "Find", id="detail.find"),
+        Binding("n", "find_next", "Next match", show=False, id="detail.find_next"),
+    ]
+
+    DEFAULT_CSS = """
+    DetailView { height: 1fr; }
+    DetailView > #detail-title { height: 1; background: $boost; padding: 0 1; }
+    DetailView > EventTree { height: 1fr; }
+    DetailView > #detail-json { height: 1fr; display: none; }
+    DetailView.-json > EventTree { display: none; }
+    DetailView.-json > #detail-json { display: block; }
+    DetailView > #detail-find { display: none; dock: bottom; }
+    DetailView.-finding > #detail-find { display: block; }
+    """
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.raw: dict[str, Any] | None = None
+        self.needle = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("no event", style="dim"), id="detail-title")
+        yield EventTree(id="detail-tree")
+        with VerticalScroll(id="detail-json"):
+            yield Static(id="detail-json-body")
+        yield Input(placeholder="find in event (Enter: next)", id="detail-find")
+
+    @property
+    def event_tree(self) -> EventTree:
+        return self.query_one(EventTree)
+
+    def show(self, raw_text: str | None, title: str = "") -> None:
+        title_w = self.query_one("#detail-title", Static)
+        if raw_text is None:
+            self.raw = None
+            title_w.update(Text("no event", style="dim"))
+            self.event_tree.clear()
+            self.query_one("#detail-json-body", Static).update("")
+            return
+        try:
+            raw = json.loads(raw_text)
+        except ValueError:
+            raw = {"_unreadable": raw_text[:MAX_VALUE]}
+        self.raw = raw if isinstance(raw, dict) else {"_value": raw}
+        title_w.update(Text(clean(title, 200), style="bold"))
+        self.event_tree.show(self.raw)
+        if self.has_class("-json"):
+            self._render_json()
+
+    def _render_json(self) -> None:
+        body = self.query_one("#detail-json-body", Static)
+        if self.raw is None:
+            body.update("")
+            return
+        text = pretty_json(self.raw)
+        if len(text) > MAX_JSON_CHARS:
+            text = text[:MAX_JSON_CHARS] + "\n… (cut; Y copies the whole event)"
+        body.update(Syntax(text, "json", theme="ansi_dark", word_wrap=True))
+
+    def action_toggle_mode(self) -> None:
+        self.toggle_class("-json")
+        if self.has_class("-json"):
+            self._render_json()
+            self.query_one("#detail-json").focus()
+        else:
+            self.event_tree.focus()
+
+    def action_find(self) -> None:
+        self.remove_class("-json")
+        self.add_class("-finding")
+        self.query_one("#detail-find", Input).focus()
+
+    def action_find_next(self) -> None:
+        if self.needle and not self.event_tree.search(self.needle):
+            self.notify(f"not found: {clean(self.needle, 40)}", severity="warning", markup=False)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "detail-find":
+            return
+        event.stop()
+        self.needle = event.value
+        self.action_find_next()
+
+    def close_find(self) -> None:
+        self.remove_class("-finding")
+        self.event_tree.focus()

@@ -1,0 +1,66 @@
+"""A one-line histogram of the current filter's events over the time window, with the
+cursor's time marked."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual.widget import Widget
+
+BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def _fmt(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
+
+
+class Histogram(Widget):
+    DEFAULT_CSS = """
+    Histogram { height: 2; padding: 0 1; }
+    """
+
+    def __init__(self, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.counts: list[int] = []
+        self.start = 0
+        self.end = 0
+        self.marker: int | None = None  # ms
+
+    def set_data(self, counts: list[int], start: int, end: int) -> None:
+        self.counts, self.start, self.end = counts, start, end
+        self.refresh()
+
+    def set_marker(self, ts: int | None) -> None:
+        if ts != self.marker:
+            self.marker = ts
+            self.refresh()
+
+    def render(self) -> Text:
+        width = self.content_size.width
+        if not self.counts or width <= 0:
+            return Text("")
+        n = len(self.counts)
+        top = max(self.counts) or 1
+        mark = None
+        if self.marker is not None and self.end > self.start:
+            mark = (self.marker - self.start) * n // (self.end - self.start + 1)
+        bars = Text()
+        for i, c in enumerate(self.counts[:width]):
+            level = 0 if c == 0 else max(1, round(c * 8 / top))
+            bars.append(BLOCKS[level], style="bold yellow" if i == mark else "green")
+        left, right = _fmt(self.start), _fmt(self.end)
+        axis = [" "] * width
+        styles = ["dim"] * width
+        for i, ch in enumerate(left[:width]):
+            axis[i] = ch
+        for i, ch in enumerate(right):
+            j = width - len(right) + i
+            if j >= len(left) + 1:
+                axis[j] = ch
+        if mark is not None and 0 <= mark < width:
+            axis[mark], styles[mark] = "▲", "bold yellow"
+        line = Text()
+        for ch, st in zip(axis, styles, strict=True):
+            line.append(ch, style=st)
+        return Text("\n").join([bars, line])

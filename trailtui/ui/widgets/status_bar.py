@@ -1,0 +1,51 @@
+"""The status bar: matches, what the cache covers, work in progress, the last message."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ...safe import clean
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = """
+    StatusBar { height: 1; background: $panel; padding: 0 1; }
+    """
+
+    def __init__(self, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.matches = "…"
+        self.coverage = ""
+        self.busy = ""
+        self.message = ""
+        self.error = False
+
+    def set(
+        self,
+        matches: str | None = None,
+        coverage: str | None = None,
+        busy: str | None = None,
+        message: str | None = None,
+        error: bool = False,
+    ) -> None:
+        if matches is not None:
+            self.matches = matches
+        if coverage is not None:
+            self.coverage = coverage
+        if busy is not None:
+            self.busy = busy
+        if message is not None:
+            self.message, self.error = message, error
+        t = Text()
+        t.append(self.matches, style="bold")
+        if self.coverage:
+            t.append("  │  ", style="dim")
+            t.append(clean(self.coverage, 120))
+        if self.busy:
+            t.append("  │  ", style="dim")
+            t.append(clean(self.busy, 60), style="yellow")
+        if self.message:
+            t.append("  │  ", style="dim")
+            t.append(clean(self.message, 200), style="bold red" if self.error else "")
+        self.update(t)

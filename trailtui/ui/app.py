@@ -127,6 +127,7 @@ class TrailApp(App[int]):
         self.window_index = 0
         self.filter = Filter()
         self._detail_timer: Timer | None = None
+        self.layout_choice: str | None = None  # None: by terminal width
         self.settings = load_settings()
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
@@ -174,6 +175,9 @@ class TrailApp(App[int]):
         self._coverage()
 
     def on_resize(self) -> None:
+        if self.layout_choice is None:
+            # narrow terminals read better with the detail below the list
+            self.query_one("#main").set_class(self.size.width < 110, "-below")
         self.call_after_refresh(self._relayout)
 
     def _relayout(self) -> None:
@@ -321,7 +325,9 @@ class TrailApp(App[int]):
         self.apply_filter(self.filter_text)
 
     def action_toggle_layout(self) -> None:
-        self.query_one("#main").toggle_class("-below")
+        main = self.query_one("#main")
+        main.toggle_class("-below")
+        self.layout_choice = "below" if main.has_class("-below") else "right"
         self.call_after_refresh(self._relayout)
 
     def action_clear_filter(self) -> None:

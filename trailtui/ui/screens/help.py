@@ -42,7 +42,10 @@ class HelpScreen(ModalScreen[None]):
                 table.add_column("action", ratio=1)
                 table.add_column("id", style="dim", width=24)
                 for b in bindings:
-                    keys = ", ".join(k.strip() for k in b.key.split(","))
+                    keys = ", ".join(
+                        self.app.get_key_display(Binding(k.strip(), b.action))
+                        for k in b.key.split(",")
+                    )
                     table.add_row(Text(keys), Text(b.description or b.action), Text(b.id or ""))
                 yield Static(Text(f"\n{title}", style="bold underline"))
                 yield Static(table)

@@ -19,7 +19,7 @@ def big_cache(n: int = 1_000_000) -> Path:
     path = Path(os.environ.get("TRAILTUI_BENCH_CACHE", OUT / f"cache-{n}.sqlite"))
     if path.exists():
         s = Store(path)
-        if s.total() >= n:
+        if s.total() >= n * 0.999:  # a few replayed ids collide
             s.close()
             return path
         s.close()

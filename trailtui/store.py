@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -310,8 +310,7 @@ class Store:
         c.execute("PRAGMA journal_mode=WAL")
         c.execute("PRAGMA synchronous=NORMAL")
         c.execute("PRAGMA temp_store=MEMORY")
-        c.execute("PRAGMA cache_size=-32768")
-        c.execute("PRAGMA mmap_size=268435456")
+        c.execute("PRAGMA cache_size=-8192")
         c.create_function("tt_contains", 2, _contains, deterministic=True)
         c.create_function("tt_regexp", 2, _regexp, deterministic=True)
         c.create_function("tt_ip_in", 2, _ip_in, deterministic=True)
@@ -551,8 +550,30 @@ class Store:
                 for rid, blob in rows:
                     yield int(rid), decompress_raw(blob)
 
-    def count(self, f: Filter, scope: Sequence[int] | None = None) -> int:
+    @contextmanager
+    def _cancellable(self, cancelled: Callable[[], bool] | None) -> Iterator[sqlite3.Connection]:
+        """A pooled connection whose query stops (sqlite3.OperationalError) once
+        ``cancelled()`` is true, so a superseded filter stops using the disk and CPU."""
+        with self._c() as c:
+            if cancelled is not None:
+                c.set_progress_handler(lambda: 1 if cancelled() else 0, 20000)
+            try:
+                yield c
+            finally:
+                if cancelled is not None:
+                    c.set_progress_handler(None, 0)
+
+    def count(
+        self,
+        f: Filter,
+        scope: Sequence[int] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> int:
         where, params = self._where(f, scope)
+        if cancelled is not None:
+            with self._cancellable(cancelled) as c:
+                q = f"SELECT count(*) FROM events e WHERE {where}"
+                return int(c.execute(q, params).fetchone()[0])
         return int(self._one(f"SELECT count(*) FROM events e WHERE {where}", params)[0])
 
     def total(self) -> int:
@@ -574,7 +595,13 @@ class Store:
         return int(row[0]), int(row[1])
 
     def histogram(
-        self, f: Filter, start: int, end: int, bins: int, scope: Sequence[int] | None = None
+        self,
+        f: Filter,
+        start: int,
+        end: int,
+        bins: int,
+        scope: Sequence[int] | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> list[int]:
         """Event counts in ``bins`` equal slices of [start, end] (ms)."""
         if bins <= 0 or end <= start:
@@ -586,7 +613,9 @@ class Store:
             "AND e.ts >= ? AND e.ts <= ? GROUP BY b"
         )
         out = [0] * bins
-        for b, n in self._all(q, [start, bins, span, *params, start, end]):
+        with self._cancellable(cancelled) as c:
+            rows = c.execute(q, [start, bins, span, *params, start, end]).fetchall()
+        for b, n in rows:
             if 0 <= int(b) < bins:
                 out[int(b)] = int(n)
         return out

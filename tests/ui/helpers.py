@@ -2,8 +2,18 @@ from __future__ import annotations
 
 from rich.segment import Segment
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 
 from trailtui.ui.app import TrailApp
+
+
+async def _workers_done(app: TrailApp) -> None:
+    while True:
+        try:
+            await app.workers.wait_for_complete()
+            return
+        except WorkerCancelled:
+            continue  # a superseded worker; wait for the rest
 
 
 async def settle(pilot: Pilot[int], rounds: int = 50) -> None:
@@ -11,7 +21,7 @@ async def settle(pilot: Pilot[int], rounds: int = 50) -> None:
     app = pilot.app
     assert isinstance(app, TrailApp)
     for _ in range(rounds):
-        await app.workers.wait_for_complete()
+        await _workers_done(app)
         await pilot.pause()
         lst = app.event_list
         if (
@@ -22,7 +32,7 @@ async def settle(pilot: Pilot[int], rounds: int = 50) -> None:
             break
     # the detail view follows the cursor after a short debounce
     await pilot.pause(0.1)
-    await app.workers.wait_for_complete()
+    await _workers_done(app)
     await pilot.pause()
 
 

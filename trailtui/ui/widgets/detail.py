@@ -10,7 +10,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -227,6 +226,8 @@ class DetailView(Vertical):
         text = pretty_json(self.raw)
         if len(text) > MAX_JSON_CHARS:
             text = text[:MAX_JSON_CHARS] + "\n… (cut; Y copies the whole event)"
+        from rich.syntax import Syntax  # pygments: loaded on first use, not at start-up
+
         body.update(Syntax(text, "json", theme="ansi_dark", word_wrap=True))
 
     def action_toggle_mode(self) -> None:

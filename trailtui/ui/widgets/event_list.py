@@ -8,6 +8,7 @@ more than the pages near the viewport. Every field is untrusted: cells go throug
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -154,8 +155,7 @@ class EventList(ScrollView, can_focus=True):
         self.cursor = 0
         self.scroll_to(0, 0, animate=False)
         self.virtual_size = Size(self.size.width, 0)
-        self._fetch(0)
-        self._count(self.generation, f)
+        self._fetch(0)  # the count starts once the first window is on screen
         self.refresh()
 
     def row_at(self, index: int) -> Row | None:
@@ -185,12 +185,14 @@ class EventList(ScrollView, can_focus=True):
     @work(thread=True, exclusive=True, group="list-count")
     def _count(self, generation: int, f: Filter) -> None:
         worker = get_current_worker()
-        n = self.store.count(f, self.scope)
+        try:
+            n = self.store.count(f, self.scope, cancelled=lambda: worker.is_cancelled)
+        except sqlite3.OperationalError:
+            return  # superseded by a newer filter
         if not worker.is_cancelled:
             self.post_message(self.Counted(generation, n))
 
     def on_event_list_page_loaded(self, msg: PageLoaded) -> None:
-        msg.stop()
         if msg.generation != self.generation:
             return
         self.pending.discard(msg.page)
@@ -200,6 +202,9 @@ class EventList(ScrollView, can_focus=True):
             self.known = max(self.known, end)
             if len(msg.rows) < PAGE:
                 self.total = end
+                self.post_message(self.Counted(self.generation, end))
+            elif msg.page == 0:
+                self._count(self.generation, self.filter)
             self._resize()
         self._evict()
         if msg.page * PAGE <= self.cursor < (msg.page + 1) * PAGE:

@@ -1,0 +1,69 @@
+"""Regenerate the SVG screenshots of the main states from the demo.
+
+uv run python screenshots/make.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+async def shoot(name: str, steps: Callable[[object], Awaitable[None]], initial: str = "") -> None:
+    from trailtui.sources.demo import DEMO_END, ensure_demo_store
+    from trailtui.ui.app import TrailApp
+
+    store = ensure_demo_store(Path(os.environ["TRAILTUI_CACHE_DIR"]) / "demo.sqlite")
+    app = TrailApp(store, None, "demo:incident", now=DEMO_END, initial_filter=initial)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.bar.input.cursor_blink = False
+        await settle(pilot)
+        await steps(pilot)
+        await settle(pilot)
+        svg = app.export_screenshot(title=f"trailtui — {name}")
+    (HERE / f"{name}.svg").write_text(svg, encoding="utf-8")
+    store.close()
+    print(f"wrote screenshots/{name}.svg")
+
+
+async def settle(pilot: object) -> None:
+    app = pilot.app  # type: ignore[attr-defined]
+    for _ in range(50):
+        await app.workers.wait_for_complete()
+        await pilot.pause()  # type: ignore[attr-defined]
+        if app.event_list.total is not None and not app.event_list.pending:
+            break
+    await pilot.pause(0.1)  # type: ignore[attr-defined]
+    await app.workers.wait_for_complete()
+    await pilot.pause()  # type: ignore[attr-defined]
+
+
+async def main() -> None:
+    async def nothing(p: object) -> None:
+        return None
+
+    async def completion(p: object) -> None:
+        await p.press("slash", *"user:sk")  # type: ignore[attr-defined]
+
+    async def tree(p: object) -> None:
+        await p.press("enter", *["down"] * 7)  # type: ignore[attr-defined]
+
+    async def help_(p: object) -> None:
+        await p.press("question_mark")  # type: ignore[attr-defined]
+
+    incident = "name:StopInstances resource:i-0badc0ffee0000001"
+    await shoot("main", nothing)
+    await shoot("completion", completion)
+    await shoot("detail-tree", tree, incident)
+    await shoot("help", help_)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TRAILTUI_CACHE_DIR", tempfile.mkdtemp(prefix="trailtui-shots-"))
+    os.environ.setdefault("TRAILTUI_CONFIG_DIR", tempfile.mkdtemp(prefix="trailtui-shots-cfg-"))
+    asyncio.run(main())

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from rich.console import Console
 
     from .query import Filter
@@ -234,6 +236,15 @@ def print_ingest_summary(report: IngestReport, console: Console) -> None:
         )
 
 
+def _parse_at(text: str, now: datetime) -> Filter:
+    from .query import FilterSyntaxError, parse
+
+    try:
+        return parse(text, now)
+    except FilterSyntaxError as e:
+        _fail(f"filter: {e}")
+
+
 def build_filter(text: str, since: str | None = None, until: str | None = None) -> Filter:
     from .query import FilterSyntaxError, parse
 
@@ -352,13 +363,16 @@ def cmd_explore(args: argparse.Namespace) -> int:
     if not sys.stdout.isatty():
         # not a terminal (a pipe, a script): say what is there instead of drawing
         return _summary(opened)
-    from .ui.app import run_app
-
     now = None
     if args.demo:
         from .sources.demo import DEMO_END
 
         now = DEMO_END
+    initial = build_filter(args.filter or "") if not now else _parse_at(args.filter or "", now)
+    # read the first window while the UI toolkit imports (about half a second)
+    opened.store.prefetch(initial, 0, 100, opened.scope)
+    from .ui.app import run_app
+
     return run_app(
         opened.store, opened.scope, opened.label, now=now, initial_filter=args.filter or ""
     )

@@ -16,6 +16,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -263,6 +264,7 @@ class Store:
     def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = Path(path)
         self.readonly = readonly
+        self._prefetched: dict[tuple[Any, ...], Future[list[Row]]] = {}
         self._idle: list[sqlite3.Connection] = []
         self._conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -514,10 +516,42 @@ class Store:
 
     # ------------------------------------------------------------------ queries
 
+    def prefetch(
+        self, f: Filter, offset: int = 0, limit: int = 100, scope: Sequence[int] | None = None
+    ) -> None:
+        """Start reading a window in the background (the UI's first window is read while
+        the UI toolkit is still importing); ``window`` with the same arguments takes it."""
+        key = (f, offset, limit, None if scope is None else tuple(scope))
+        fut: Future[list[Row]] = Future()
+        self._prefetched[key] = fut
+
+        def run() -> None:
+            try:
+                fut.set_result(self._window(f, offset, limit, scope))
+            except BaseException as e:
+                fut.set_exception(e)
+
+        threading.Thread(target=run, name="trailtui-prefetch", daemon=True).start()
+
+    def take_prefetched(
+        self, f: Filter, offset: int, limit: int, scope: Sequence[int] | None = None
+    ) -> list[Row] | None:
+        """The prefetched window for these arguments, if one was started (waits for it)."""
+        if not self._prefetched:
+            return None
+        fut = self._prefetched.pop(
+            (f, offset, limit, None if scope is None else tuple(scope)), None
+        )
+        return None if fut is None else fut.result()
+
     def window(
         self, f: Filter, offset: int = 0, limit: int = 100, scope: Sequence[int] | None = None
     ) -> list[Row]:
         """Matching events, newest first."""
+        rows = self.take_prefetched(f, offset, limit, scope)
+        return rows if rows is not None else self._window(f, offset, limit, scope)
+
+    def _window(self, f: Filter, offset: int, limit: int, scope: Sequence[int] | None) -> list[Row]:
         where, params = self._where(f, scope)
         q = (
             f"SELECT {LIST_COLUMNS} FROM events e WHERE {where} "

@@ -17,6 +17,7 @@ from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
@@ -94,6 +95,16 @@ def pivot_term(path: Sequence[str | int], value: Any) -> str:
     return _quote(text)
 
 
+def _process_age() -> float:
+    """Seconds since this process started (Linux /proc; -1 elsewhere)."""
+    try:
+        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return -1.0
+
+
 class TrailApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "trailtui"
@@ -132,6 +143,7 @@ class TrailApp(App[int]):
         self._detail_timer: Timer | None = None
         self.layout_choice: str | None = None  # None: by terminal width
         self._covered = False
+        self._bench_done = False
         self.settings = load_settings()
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
@@ -176,6 +188,7 @@ class TrailApp(App[int]):
             self.notify(problem, severity="error", timeout=10, markup=False)
         self.apply_filter(self.filter_text)
         self.event_list.focus()
+        self._bench_first_paint()  # the first window may already be here (prefetched)
 
     def on_resize(self) -> None:
         if self.layout_choice is None:
@@ -184,8 +197,14 @@ class TrailApp(App[int]):
         self.call_after_refresh(self._relayout)
 
     def _relayout(self) -> None:
-        self._header()
-        self._histogram(self.filter)
+        """Column header and histogram for the current size (called after a refresh, so
+        the screen may already be closing)."""
+        try:
+            self._header()
+            width = self.query_one(Histogram).content_size.width
+        except NoMatches:
+            return
+        self._histogram(self.filter, max(width, 10))
 
     def _header(self) -> None:
         w = self.event_list.size.width or self.size.width
@@ -211,6 +230,7 @@ class TrailApp(App[int]):
         self.filter_text = text
         self.filter = f
         self.status.set(matches="counting…", busy="loading", message="")
+        self.workers.cancel_group(self, "histogram")
         self.event_list.set_filter(f)
         return True
 
@@ -232,18 +252,23 @@ class TrailApp(App[int]):
         if not self._covered:
             self._covered = True
             self._coverage()
-        # bench/tui.py: the time the first window is on screen, then quit
+        self._bench_first_paint()
+
+    def _bench_first_paint(self) -> None:
+        """bench/tui.py: note when the first window is on screen, then quit."""
         out = os.environ.get("TRAILTUI_BENCH_FIRST_PAINT")
-        if out:
+        if not out or self._bench_done or 0 not in self.event_list.pages:
+            return
+        self._bench_done = True
 
-            def painted() -> None:
-                import resource
+        def painted() -> None:
+            import resource
 
-                rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                Path(out).write_text(f"{time.time()} {rss}\n")
-                self.exit(0)
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            Path(out).write_text(f"{time.time()} {rss} {_process_age()}\n")
+            self.exit(0)
 
-            self.call_after_refresh(painted)
+        self.call_after_refresh(painted)
 
     def on_event_list_highlighted(self, msg: EventList.Highlighted) -> None:
         row = msg.row
@@ -267,10 +292,8 @@ class TrailApp(App[int]):
     # ------------------------------------------------------------------ workers
 
     @work(thread=True, exclusive=True, group="histogram")
-    def _histogram(self, f: Filter) -> None:
+    def _histogram(self, f: Filter, bins: int) -> None:
         worker = get_current_worker()
-        hist = self.query_one(Histogram)
-        bins = max(hist.content_size.width, 10)
         if f.since is not None:
             start = int(f.since.timestamp() * 1000)
             end = int((f.until or self.now).timestamp() * 1000)
@@ -287,8 +310,12 @@ class TrailApp(App[int]):
             )
         except sqlite3.OperationalError:
             return  # superseded
-        if not worker.is_cancelled:
-            self.call_from_thread(hist.set_data, counts, start, end)
+        if not worker.is_cancelled and self.is_running:
+            self.call_from_thread(self._set_histogram, counts, start, end)
+
+    def _set_histogram(self, counts: list[int], start: int, end: int) -> None:
+        for hist in self.query(Histogram):
+            hist.set_data(counts, start, end)
 
     @work(thread=True, group="coverage")
     def _coverage(self) -> None:
@@ -298,7 +325,12 @@ class TrailApp(App[int]):
         if rng:
             a, b = (datetime.fromtimestamp(x / 1000, tz=UTC) for x in rng)
             text += f", {a:%Y-%m-%d} → {b:%Y-%m-%d}"
-        self.call_from_thread(self.status.set, coverage=text)
+        if self.is_running:
+            self.call_from_thread(self._set_coverage, text)
+
+    def _set_coverage(self, text: str) -> None:
+        for bar in self.query(StatusBar):
+            bar.set(coverage=text)
 
     # ------------------------------------------------------------------ detail events
 

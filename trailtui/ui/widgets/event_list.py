@@ -148,6 +148,8 @@ class EventList(ScrollView, can_focus=True):
         """Show a new filter: drop the pages, fetch the first one and the count."""
         self.filter = f
         self.generation += 1
+        # stop the old filter's count now: its query would compete with the new first window
+        self.workers.cancel_group(self, "list-count")
         self.pages.clear()
         self.pending.clear()
         self.total = None
@@ -155,7 +157,13 @@ class EventList(ScrollView, can_focus=True):
         self.cursor = 0
         self.scroll_to(0, 0, animate=False)
         self.virtual_size = Size(self.size.width, 0)
-        self._fetch(0)  # the count starts once the first window is on screen
+        ready = self.store.take_prefetched(f, 0, PAGE, self.scope)
+        if ready is not None:
+            # read while the app was starting: on screen with the first paint
+            self._apply_page(0, ready)
+            self.post_message(self.PageLoaded(self.generation, 0, ready))
+        else:
+            self._fetch(0)  # the count starts once the first window is on screen
         self.refresh()
 
     def row_at(self, index: int) -> Row | None:
@@ -193,21 +201,24 @@ class EventList(ScrollView, can_focus=True):
             self.post_message(self.Counted(generation, n))
 
     def on_event_list_page_loaded(self, msg: PageLoaded) -> None:
-        if msg.generation != self.generation:
+        if msg.generation != self.generation or msg.page in self.pages:
             return
-        self.pending.discard(msg.page)
-        self.pages[msg.page] = msg.rows
+        self._apply_page(msg.page, msg.rows)
+
+    def _apply_page(self, page: int, rows: list[Row]) -> None:
+        self.pending.discard(page)
+        self.pages[page] = rows
         if self.total is None:
-            end = msg.page * PAGE + len(msg.rows)
+            end = page * PAGE + len(rows)
             self.known = max(self.known, end)
-            if len(msg.rows) < PAGE:
+            if len(rows) < PAGE:
                 self.total = end
                 self.post_message(self.Counted(self.generation, end))
-            elif msg.page == 0:
+            elif page == 0:
                 self._count(self.generation, self.filter)
             self._resize()
         self._evict()
-        if msg.page * PAGE <= self.cursor < (msg.page + 1) * PAGE:
+        if page * PAGE <= self.cursor < (page + 1) * PAGE:
             self._announce()
         self.refresh()
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 from ...safe import clean
 
 
-class StatusBar(Static):
+class StatusBar(Widget):
+    """Repaints without a layout pass (a Static's update reflows the screen)."""
+
     DEFAULT_CSS = """
     StatusBar { height: 1; background: $panel; padding: 0 1; }
     """
@@ -20,6 +22,7 @@ class StatusBar(Static):
         self.busy = ""
         self.message = ""
         self.error = False
+        self.text = Text()
 
     def set(
         self,
@@ -48,4 +51,8 @@ class StatusBar(Static):
         if self.message:
             t.append("  │  ", style="dim")
             t.append(clean(self.message, 200), style="bold red" if self.error else "")
-        self.update(t)
+        self.text = t
+        self.refresh()
+
+    def render(self) -> Text:
+        return self.text

@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="trailtui",
         description="Explore AWS CloudTrail events from the terminal.",
-        epilog="Commands: ingest, query. Without a command, opens the explorer.",
+        epilog="Commands: ingest, query, history, who. Without a command, opens the explorer.",
     )
     p.add_argument("--version", action="version", version=_version())
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
@@ -77,6 +77,26 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--limit", type=int, default=None, metavar="N", help="at most N events")
     q.add_argument("--since", metavar="WHEN", help="like since: in the filter (24h, 2024-05-01)")
     q.add_argument("--until", metavar="WHEN", help="like until: in the filter")
+
+    h = sub.add_parser(
+        "history",
+        help="an EC2 instance's lifecycle, oldest first",
+        description="Every lifecycle event of an instance with its state change, who, from "
+        "where and with what. Exit 0 when there is any, 1 when none.",
+    )
+    h.add_argument("instance", metavar="INSTANCE_ID", help="i-…")
+    _add_source_args(h)
+    h.add_argument("--format", choices=("table", "jsonl"), default="table")
+
+    w = sub.add_parser(
+        "who",
+        help="who really made an event: the chain of credentials back to its origin",
+        description="Follow the event's temporary credentials back through the STS calls that "
+        "issued them. Exit 0 when the event is cached, 1 when not.",
+    )
+    w.add_argument("event_id", metavar="EVENT_ID")
+    _add_source_args(w)
+    w.add_argument("--format", choices=("text", "json"), default="text")
 
     # the explorer's own options live on the main parser
     p.add_argument("--from", dest="from_paths", nargs="+", metavar="PATH", help=argparse.SUPPRESS)
@@ -358,6 +378,69 @@ def print_table(store: Store, f: Filter, scope: list[int] | None, limit: int | N
     return n
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from .history import history
+    from .safe import clean, json_escape_unsafe
+
+    opened = open_source(args.demo, args.from_paths, args.cache, quiet=args.format != "table")
+    with opened.store:
+        steps = history(opened.store, args.instance, opened.scope)
+    if not steps:
+        sys.stderr.write(f"no lifecycle events for {clean(args.instance, 80)} in the cache\n")
+        return EXIT_NO_MATCH
+    if args.format == "jsonl":
+        for s in steps:
+            sys.stdout.write(json_escape_unsafe(json.dumps(s.to_json(), ensure_ascii=False)) + "\n")
+        return EXIT_OK
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=240, color_system=None)
+    table = Table(box=None, pad_edge=False, header_style="bold", title=Text(f"{args.instance}"))
+    for col in ("time (UTC)", "event", "state", "who", "actor", "from", "agent", "error"):
+        table.add_column(col, overflow="fold" if col == "agent" else "ellipsis")
+    for s in steps:
+        table.add_row(
+            s.time.strftime("%Y-%m-%d %H:%M:%S"),
+            Text(clean(s.name)),
+            Text(clean(s.change)),
+            Text(clean(s.who, 60)),
+            Text(s.actor, style="" if s.actor == "person" else "cyan"),
+            Text(clean(s.source_ip, 40)),
+            Text(clean(s.user_agent, 60)),
+            Text(clean(s.error_code, 40), style="red"),
+            style="red" if s.failed else None,
+        )
+    console.print(table)
+    return EXIT_OK
+
+
+def cmd_who(args: argparse.Namespace) -> int:
+    import json
+
+    from .identity import render_text, who
+    from .safe import clean, json_escape_unsafe
+
+    opened = open_source(args.demo, args.from_paths, args.cache, quiet=True)
+    with opened.store:
+        chain = who(opened.store, args.event_id)
+    if chain is None:
+        sys.stderr.write(f"event {clean(args.event_id, 80)} is not in the cache\n")
+        return EXIT_NO_MATCH
+    if args.format == "json":
+        text = json.dumps(chain.to_json(), ensure_ascii=False, indent=2)
+        sys.stdout.write("\n".join(json_escape_unsafe(x) for x in text.split("\n")) + "\n")
+    else:
+        for line in render_text(chain):
+            sys.stdout.write(clean(line, 2000) + "\n")
+    return EXIT_OK
+
+
 def cmd_explore(args: argparse.Namespace) -> int:
     opened = open_source(args.demo, args.from_paths, args.cache)
     if not sys.stdout.isatty():
@@ -405,6 +488,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_ingest(args)
         if args.command == "query":
             return cmd_query(args)
+        if args.command == "history":
+            return cmd_history(args)
+        if args.command == "who":
+            return cmd_who(args)
         return cmd_explore(args)
     except KeyboardInterrupt:
         return 130

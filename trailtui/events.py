@@ -66,6 +66,7 @@ class Event:
     resources: list[tuple[str, str]]
     raw: dict[str, Any]
     id_derived: bool = False
+    issued_key: str = ""  # STS calls: the access key id their credentials carry
 
     @property
     def ts_ms(self) -> int:
@@ -247,21 +248,30 @@ def parse_principal(ui: Any, record: dict[str, Any], lookup_username: str = "") 
     return p
 
 
+def _items(block: dict[str, Any], key: str) -> list[Any]:
+    s = block.get(key)
+    items = s.get("items") if isinstance(s, dict) else None
+    return items if isinstance(items, list) else []
+
+
 def _instance_ids(block: Any) -> list[str]:
+    """EC2 instance ids in a request/response: instancesSet items, a plain instanceId
+    (ModifyInstanceAttribute...), and i- ids in resourcesSet (CreateTags/DeleteTags)."""
     if not isinstance(block, dict):
         return []
-    iset = block.get("instancesSet")
-    if not isinstance(iset, dict):
-        return []
-    items = iset.get("items")
-    if not isinstance(items, list):
-        return []
     out = []
-    for it in items:
+    for it in _items(block, "instancesSet"):
         if isinstance(it, dict):
             iid = it.get("instanceId")
             if isinstance(iid, str) and iid:
                 out.append(iid)
+    iid = block.get("instanceId")
+    if isinstance(iid, str) and iid.startswith("i-"):
+        out.append(iid)
+    for it in _items(block, "resourcesSet"):
+        rid = it.get("resourceId") if isinstance(it, dict) else None
+        if isinstance(rid, str) and rid.startswith("i-"):
+            out.append(rid)
     return out
 
 
@@ -284,6 +294,29 @@ def _resources(record: dict[str, Any], lookup_res: Any) -> list[tuple[str, str]]
         for iid in _instance_ids(block):
             seen[(EC2_INSTANCE, iid)] = None
     return list(seen)
+
+
+# STS calls whose response carries new temporary credentials
+ISSUERS = frozenset(
+    {
+        "AssumeRole",
+        "AssumeRoleWithSAML",
+        "AssumeRoleWithWebIdentity",
+        "GetSessionToken",
+        "GetFederationToken",
+        "AssumeRoot",
+    }
+)
+
+
+def issued_key(name: str, record: dict[str, Any]) -> str:
+    if name not in ISSUERS:
+        return ""
+    resp = record.get("responseElements")
+    if not isinstance(resp, dict):
+        return ""
+    creds = resp.get("credentials")
+    return _s(creds.get("accessKeyId")) if isinstance(creds, dict) else ""
 
 
 def derive_event_id(record: dict[str, Any]) -> str:
@@ -337,6 +370,7 @@ def parse_record(record: Any, lookup: dict[str, Any] | None = None) -> Event:
         resources=_resources(rec, lk.get("Resources")),
         raw=record,
         id_derived=derived,
+        issued_key=issued_key(name, rec),
     )
 
 

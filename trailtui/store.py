@@ -27,7 +27,7 @@ from .events import Event, dumps_raw
 from .locations import ensure_private_dir
 from .query import Filter, compile_regex, fold, ip_in, ipv4_int, to_sql
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _ZDICT = (
     b'{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROA'
@@ -102,6 +102,11 @@ CREATE TABLE IF NOT EXISTS resources (
 );
 CREATE INDEX IF NOT EXISTS resources_name ON resources (name);
 CREATE INDEX IF NOT EXISTS resources_event ON resources (event);
+CREATE TABLE IF NOT EXISTS issued_keys (
+    access_key TEXT NOT NULL COLLATE NOCASE,
+    event INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS issued_keys_key ON issued_keys (access_key);
 CREATE TABLE IF NOT EXISTS origins (
     id INTEGER PRIMARY KEY,
     uri TEXT NOT NULL UNIQUE,
@@ -252,6 +257,11 @@ def _row_values(eid: int, ev: Event) -> tuple[Any, ...]:
         ", ".join(n for _, n in ev.resources),
         compress_raw(dumps_raw(ev.raw)),
     )
+
+
+def _row(r: Sequence[Any]) -> Row:
+    ro = None if r[9] is None else bool(r[9])
+    return Row(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], ro, r[10], r[11])
 
 
 _INSERT = f"INSERT INTO events VALUES ({','.join('?' * 26)})"
@@ -411,6 +421,7 @@ class Store:
                 )
                 rows: list[tuple[Any, ...]] = []
                 res_rows: list[tuple[int, str, str]] = []
+                key_rows: list[tuple[str, int]] = []
                 origin_rows: list[tuple[int, int]] = []
                 for key, ev in batch.items():
                     rid = existing.get(fold(key))
@@ -423,6 +434,8 @@ class Store:
                     existing[fold(key)] = rid
                     rows.append(_row_values(rid, ev))
                     res_rows.extend((rid, t, n) for t, n in ev.resources)
+                    if ev.issued_key:
+                        key_rows.append((ev.issued_key, rid))
                     origin_rows.append((rid, oid))
                 stats.added = len(rows)
                 try:
@@ -437,6 +450,7 @@ class Store:
                         "INSERT INTO resources VALUES (?, ?, ?)",
                         [(a, _clean(b), _clean(n)) for a, b, n in res_rows],
                     )
+                c.executemany("INSERT INTO issued_keys VALUES (?, ?)", key_rows)
                 c.executemany("INSERT OR IGNORE INTO event_origins VALUES (?, ?)", origin_rows)
                 c.execute("COMMIT")
             except BaseException:
@@ -557,14 +571,7 @@ class Store:
             f"SELECT {LIST_COLUMNS} FROM events e WHERE {where} "
             "ORDER BY e.ts DESC, e.id DESC LIMIT ? OFFSET ?"
         )
-        rows = self._all(q, [*params, limit, offset])
-        return [
-            Row(
-                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
-                None if r[9] is None else bool(r[9]), r[10], r[11],
-            )
-            for r in rows
-        ]  # fmt: skip
+        return [_row(r) for r in self._all(q, [*params, limit, offset])]
 
     def iter_raw(
         self, f: Filter, scope: Sequence[int] | None = None, limit: int | None = None
@@ -612,6 +619,36 @@ class Store:
 
     def total(self) -> int:
         return int(self._one("SELECT count(*) FROM events")[0])
+
+    def issuers_of(self, access_key: str) -> list[tuple[int, int]]:
+        """(rowid, ts) of the STS events whose credentials carry this access key, newest first."""
+        rows = self._all(
+            "SELECT e.id, e.ts FROM issued_keys k JOIN events e ON e.id = k.event "
+            "WHERE k.access_key = ? ORDER BY e.ts DESC",
+            (access_key,),
+        )
+        return [(int(a), int(b)) for a, b in rows]
+
+    def index_of(
+        self, f: Filter, rowid: int, ts: int, scope: Sequence[int] | None = None
+    ) -> int | None:
+        """The position of an event in the filter's newest-first list, None if it is not in it."""
+        where, params = self._where(f, scope)
+        if (
+            self._one(f"SELECT 1 FROM events e WHERE {where} AND e.id = ?", [*params, rowid])
+            is None
+        ):
+            return None
+        q = f"SELECT count(*) FROM events e WHERE {where} AND (e.ts > ? OR (e.ts = ? AND e.id > ?))"
+        return int(self._one(q, [*params, ts, ts, rowid])[0])
+
+    def row(self, rowid: int) -> Row | None:
+        r = self._one(f"SELECT {LIST_COLUMNS} FROM events e WHERE e.id = ?", (rowid,))
+        return None if r is None else _row(r)
+
+    def rowid_of(self, event_id: str) -> int | None:
+        row = self._one("SELECT id FROM events WHERE event_id = ?", (event_id,))
+        return None if row is None else int(row[0])
 
     def raw(self, event_rowid: int) -> str | None:
         row = self._one("SELECT raw FROM events WHERE id=?", (event_rowid,))

@@ -24,6 +24,9 @@ from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from ..config import config_file, load_settings
+from ..events import parse_record
+from ..history import history, instances_of, intervals
+from ..identity import who
 from ..query import Filter, FilterSyntaxError, parse
 from ..safe import clean
 from ..store import Row, Store
@@ -31,6 +34,7 @@ from .widgets.detail import DetailView, EventTree
 from .widgets.event_list import EventList, header_line
 from .widgets.filter_bar import FilterBar, _quote
 from .widgets.histogram import Histogram
+from .widgets.instance_strip import InstanceStrip
 from .widgets.status_bar import StatusBar
 
 WINDOWS: list[tuple[str, timedelta | None]] = [
@@ -122,6 +126,17 @@ class TrailApp(App[int]):
             for pid, k, label, _ in PRESETS
         ],
         Binding("escape", "to_list", "Back", show=False, id="app.back"),
+        Binding("h", "history", "History", id="inv.history"),
+        Binding("i", "who", "Who", id="inv.who"),
+        Binding(
+            "right_square_bracket", "lifecycle(1)", "Next lifecycle", show=False, id="inv.next"
+        ),
+        Binding(
+            "left_square_bracket", "lifecycle(-1)", "Prev lifecycle", show=False, id="inv.prev"
+        ),
+        Binding("U", "pivot('session')", "Pivot: this session", show=False, id="pivot.session"),
+        Binding("K", "pivot('key')", "Pivot: this access key", show=False, id="pivot.key"),
+        Binding("O", "pivot('ip')", "Pivot: this source IP", show=False, id="pivot.ip"),
     ]
 
     def __init__(
@@ -157,6 +172,7 @@ class TrailApp(App[int]):
     def compose(self) -> ComposeResult:
         yield FilterBar(self.store, self.scope, id="filter-bar")
         yield Histogram(id="histogram")
+        yield InstanceStrip(id="instance-strip")
         with Container(id="main"):
             with Vertical(id="list-pane"):
                 yield Static(id="list-header")
@@ -282,12 +298,196 @@ class TrailApp(App[int]):
         self._detail_timer = self.set_timer(0.06, lambda: self._show_detail(row))
 
     def _show_detail(self, row: Row | None) -> None:
+        if not self.is_running or not self.query(InstanceStrip):
+            return  # the timer fired while the app was closing
         if row is None:
             self.detail.show(None)
+            self.detail.set_who(Text(""))
+            self.query_one(InstanceStrip).hide()
             return
         raw = self.store.raw(row.id)
         title = f"{row.time:%Y-%m-%d %H:%M:%S}  {row.name}  {row.principal}"
         self.detail.show(raw, title)
+        self._who_line(row.event_id)
+        instances = instances_of(row.resources)
+        if instances:
+            self._instance_strip(instances[0])
+        else:
+            self.query_one(InstanceStrip).hide()
+
+    # ------------------------------------------------------------------ investigations
+
+    @work(thread=True, exclusive=True, group="who")
+    def _who_line(self, event_id: str) -> None:
+        worker = get_current_worker()
+        chain = who(self.store, event_id)
+        if chain is None or worker.is_cancelled or not self.is_running:
+            return
+        t = Text("who: ", style="bold")
+        t.append(clean(chain.links[0].who or "?", 60), style="cyan")
+        for link in chain.links[1:]:
+            t.append(" ← ", style="dim")
+            t.append(clean(link.who or "?", 40), style="cyan")
+        t.append(f"  ·  origin: {clean(chain.origin, 80)}")
+        if chain.ip_note and "nowhere else" in chain.ip_note:
+            t.append(
+                f"  ·  {clean(chain.links[-1].source_ip, 40)} seen nowhere else",
+                style="bold yellow",
+            )
+        t.append("  (i: chain)", style="dim")
+        self.call_from_thread(self._set_who, t)
+
+    def _set_who(self, text: Text) -> None:
+        for d in self.query(DetailView):
+            d.set_who(text)
+
+    def _window_bounds(self) -> tuple[datetime, datetime]:
+        for hist in self.query(Histogram):
+            if hist.end <= hist.start:
+                break
+            return (
+                datetime.fromtimestamp(hist.start / 1000, tz=UTC),
+                datetime.fromtimestamp(hist.end / 1000, tz=UTC),
+            )
+        return self.now - timedelta(days=14), self.now
+
+    @work(thread=True, exclusive=True, group="instance")
+    def _instance_strip(self, instance: str) -> None:
+        worker = get_current_worker()
+        start, end = self.call_from_thread(self._window_bounds)
+        steps = history(self.store, instance, self.scope)
+        if worker.is_cancelled or not self.is_running:
+            return
+        spans = intervals(steps, start, end)
+        self.call_from_thread(self._show_strip, instance, spans, start, end)
+
+    def _show_strip(
+        self,
+        instance: str,
+        spans: list[tuple[datetime, datetime, str]],
+        start: datetime,
+        end: datetime,
+    ) -> None:
+        for strip in self.query(InstanceStrip):
+            strip.show(instance, spans, start, end)
+
+    def _current_instance(self) -> str | None:
+        row = self.event_list.current
+        instances = instances_of(row.resources) if row else []
+        if not instances:
+            self.notify("this event touches no EC2 instance", severity="warning")
+            return None
+        return instances[0]
+
+    def action_history(self) -> None:
+        instance = self._current_instance()
+        if instance is not None:
+            self._open_history(instance)
+
+    @work(thread=True, exclusive=True, group="history")
+    def _open_history(self, instance: str) -> None:
+        from .screens.history import HistoryScreen
+
+        steps = history(self.store, instance, self.scope)
+        start, end = self.call_from_thread(self._window_bounds)
+        if steps:
+            start = min(start, steps[0].time)
+        screen = HistoryScreen(instance, steps, start, end)
+        self.call_from_thread(self.push_screen, screen, self._open_event)
+
+    def action_who(self) -> None:
+        row = self.event_list.current
+        if row is not None:
+            self._open_who(row.event_id)
+
+    @work(thread=True, exclusive=True, group="who-screen")
+    def _open_who(self, event_id: str) -> None:
+        from .screens.who import WhoScreen
+
+        chain = who(self.store, event_id)
+        if chain is not None:
+            self.call_from_thread(self.push_screen, WhoScreen(chain), self._open_event)
+
+    def _open_event(self, event_id: str | None) -> None:
+        """Put the cursor on an event: in the current list if it matches, else show it alone."""
+        if not event_id:
+            return
+        self._locate(event_id, self.filter)
+
+    @work(thread=True, exclusive=True, group="locate")
+    def _locate(self, event_id: str, f: Filter, fallback: str | None = None) -> None:
+        rowid = self.store.rowid_of(event_id)
+        row = self.store.row(rowid) if rowid is not None else None
+        if row is None:
+            return
+        idx = self.store.index_of(f, row.id, row.ts, self.scope)
+        if idx is None:
+            text = fallback or f"id:{event_id}"
+            self.call_from_thread(self._refilter_and_locate, text, event_id)
+            return
+        self.call_from_thread(self._jump, idx)
+
+    def _jump(self, index: int) -> None:
+        for lst in self.query(EventList):
+            lst.jump_to(index)
+
+    def _refilter_and_locate(self, text: str, event_id: str) -> None:
+        self.set_filter_text(text)
+        self._locate(event_id, self.filter, fallback=f"id:{event_id}")
+
+    def action_lifecycle(self, direction: int) -> None:
+        row = self.event_list.current
+        instance = self._current_instance()
+        if row is None or instance is None:
+            return
+        self._step_lifecycle(instance, row.ts, row.id, direction)
+
+    @work(thread=True, exclusive=True, group="lifecycle")
+    def _step_lifecycle(self, instance: str, ts: int, rowid: int, direction: int) -> None:
+        steps = history(self.store, instance, self.scope)
+        keyed = [(int(s.time.timestamp() * 1000), s.rowid, s) for s in steps]
+        if direction > 0:
+            nxt = [k for k in keyed if (k[0], k[1]) > (ts, rowid)]
+            target = nxt[0][2] if nxt else None
+        else:
+            prv = [k for k in keyed if (k[0], k[1]) < (ts, rowid)]
+            target = prv[-1][2] if prv else None
+        if target is None:
+            word = "next" if direction > 0 else "previous"
+            self.call_from_thread(self.notify, f"no {word} lifecycle event of {instance}")
+            return
+        idx = self.store.index_of(
+            self.filter, target.rowid, int(target.time.timestamp() * 1000), self.scope
+        )
+        if idx is None:
+            # not under the current filter: show the instance's events and go there
+            self.call_from_thread(
+                self._refilter_and_locate, f"resource:{instance}", target.event_id
+            )
+            return
+        self.call_from_thread(self._jump, idx)
+
+    def action_pivot(self, what: str) -> None:
+        row = self.event_list.current
+        if row is None:
+            return
+        raw = self.store.raw(row.id)
+        if raw is None:
+            return
+        ev = parse_record(json.loads(raw))
+        p = ev.principal
+        if what == "session":
+            value = p.display
+            term = f"user:{_quote(value)}" if value else ""
+        elif what == "key":
+            term = f"key:{_quote(p.access_key)}" if p.access_key else ""
+        else:
+            term = f"ip:{_quote(ev.source_ip)}" if ev.source_ip else ""
+        if not term:
+            self.notify(f"this event has no {what}", severity="warning")
+            return
+        self.set_filter_text(term)
+        self.notify(f"pivot: {clean(term, 80)}", markup=False)
 
     # ------------------------------------------------------------------ workers
 
@@ -356,11 +556,15 @@ class TrailApp(App[int]):
         def of(bs: Iterable[BindingType]) -> list[Binding]:
             return [b for b in bs if isinstance(b, Binding)]
 
+        from .screens.history import HistoryScreen
+        from .screens.who import WhoScreen
         from .widgets.detail import DetailView as D
         from .widgets.filter_bar import FilterInput
 
         return [
             ("Anywhere", of(self.BINDINGS)),
+            ("History screen", of(HistoryScreen.BINDINGS)),
+            ("Who screen", of(WhoScreen.BINDINGS)),
             ("Event list", of(EventList.BINDINGS)),
             ("Detail", of(D.BINDINGS) + of(EventTree.BINDINGS)),
             ("Filter bar", of(FilterInput.BINDINGS)),
@@ -407,6 +611,8 @@ class TrailApp(App[int]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for title, bindings in self.binding_groups():
+            if title in ("History screen", "Who screen"):
+                continue  # those act inside their own screens
             for b in bindings:
                 if b.action in ("quit",) or not b.description:
                     continue

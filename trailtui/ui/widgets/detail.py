@@ -176,6 +176,7 @@ class DetailView(Vertical):
     DEFAULT_CSS = """
     DetailView { height: 1fr; }
     DetailView > #detail-title { height: 1; background: $boost; padding: 0 1; }
+    DetailView > #detail-who { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
     DetailView > EventTree { height: 1fr; }
     DetailView > #detail-json { height: 1fr; display: none; }
     DetailView.-json > EventTree { display: none; }
@@ -191,6 +192,7 @@ class DetailView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(Text("no event", style="dim"), id="detail-title")
+        yield Static(id="detail-who")
         yield EventTree(id="detail-tree")
         with VerticalScroll(id="detail-json"):
             yield Static(id="detail-json-body")
@@ -217,6 +219,9 @@ class DetailView(Vertical):
         self.event_tree.show(self.raw)
         if self.has_class("-json"):
             self._render_json()
+
+    def set_who(self, text: Text) -> None:
+        self.query_one("#detail-who", Static).update(text)
 
     def _render_json(self) -> None:
         body = self.query_one("#detail-json-body", Static)

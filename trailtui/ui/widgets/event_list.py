@@ -137,6 +137,7 @@ class EventList(ScrollView, can_focus=True):
         self.pending: set[int] = set()
         self.total: int | None = None  # None while counting
         self.known = 0  # rows known to exist (before the count arrives)
+        self.want_cursor: int | None = None  # a jump waiting for its rows
 
     # ------------------------------------------------------------------ data
 
@@ -154,6 +155,7 @@ class EventList(ScrollView, can_focus=True):
         self.pending.clear()
         self.total = None
         self.known = 0
+        self.want_cursor = None
         self.cursor = 0
         self.scroll_to(0, 0, animate=False)
         self.virtual_size = Size(self.size.width, 0)
@@ -220,6 +222,7 @@ class EventList(ScrollView, can_focus=True):
         self._evict()
         if page * PAGE <= self.cursor < (page + 1) * PAGE:
             self._announce()
+        self._settle_jump()
         self.refresh()
 
     def on_event_list_counted(self, msg: Counted) -> None:
@@ -230,7 +233,23 @@ class EventList(ScrollView, can_focus=True):
         self._resize()
         self.cursor = min(self.cursor, max(self.total - 1, 0))
         self._announce()
+        self._settle_jump()
         self.refresh()
+
+    def jump_to(self, index: int) -> None:
+        """Put the cursor on a row that may not be loaded (or counted) yet."""
+        self.want_cursor = index
+        self._fetch(index // PAGE)
+        self._settle_jump()
+
+    def _settle_jump(self) -> None:
+        want = self.want_cursor
+        if want is not None and (want < self.row_count or (self.pages.get(want // PAGE))):
+            self.known = max(self.known, want + 1)
+            self._resize()
+            self.want_cursor = None
+            self.cursor = want
+            self.scroll_to(y=max(want - self.size.height // 2, 0), animate=False)
 
     def _resize(self) -> None:
         self.virtual_size = Size(self.size.width, self.row_count)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from trailtui.events import parse_record
 from trailtui.sources.demo import generate
-from trailtui.store import Store
+from trailtui.store import Store, StoreError
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -18,12 +18,17 @@ OUT = Path(__file__).resolve().parent / "out"
 def big_cache(n: int = 1_000_000) -> Path:
     path = Path(os.environ.get("TRAILTUI_BENCH_CACHE", OUT / f"cache-{n}.sqlite"))
     if path.exists():
-        s = Store(path)
-        if s.total() >= n * 0.999:  # a few replayed ids collide
+        try:
+            s = Store(path)
+        except StoreError:  # an older schema: build again
+            s = None
+        if s is not None:
+            enough = s.total() >= n * 0.999  # a few replayed ids collide
             s.close()
-            return path
-        s.close()
-        path.unlink()
+            if enough:
+                return path
+        for p in path.parent.glob(path.name + "*"):
+            p.unlink()
     OUT.mkdir(exist_ok=True)
     base = generate()
     store = Store(path)

@@ -56,7 +56,15 @@ async def main() -> None:
     async def help_(p: object) -> None:
         await p.press("question_mark")  # type: ignore[attr-defined]
 
+    async def history(p: object) -> None:
+        await p.press("h")  # type: ignore[attr-defined]
+
+    async def who(p: object) -> None:
+        await p.press("i")  # type: ignore[attr-defined]
+
     incident = "name:StopInstances resource:i-0badc0ffee0000001"
+    await shoot("history", history, "resource:i-0d15ea5e0000000a1 name:StopInstances")
+    await shoot("who", who, incident)
     await shoot("main", nothing)
     await shoot("completion", completion)
     await shoot("detail-tree", tree, incident)

@@ -190,8 +190,12 @@ async def test_window_presets_layout_and_quick_filters(make_app: Callable[..., T
             assert app.event_list.total == app.store.count(parse(app.filter_text, app.now))
             await pilot.press(key)
             await settle(pilot)
+        main = app.query_one("#main")
+        assert main.has_class("-below")  # 120 columns: the detail goes below the list
         await pilot.press("L")
-        assert app.query_one("#main").has_class("-below")
+        assert not main.has_class("-below")
+        await pilot.press("L")
+        assert main.has_class("-below")
 
 
 async def test_quit_key(make_app: Callable[..., TrailApp]) -> None:

@@ -66,7 +66,7 @@ def test_demo_filter_in_a_real_terminal(session: str) -> None:
     _tmux("send-keys", "-t", session, "/")
     _tmux("send-keys", "-t", session, "-l", "name:StopInstances resource:i-0badc0ffee0000001")
     _tmux("send-keys", "-t", session, "Enter")
-    screen = _wait_for(session, "1 events  1/1")
+    screen = _wait_for(session, "1 event  1/1")
     assert "2026-11-19 03:12:07" in screen
     assert "SkeddlyScheduler/skeddly-7f" in screen
     _tmux("send-keys", "-t", session, "?")

@@ -37,6 +37,10 @@ from .widgets.histogram import Histogram
 from .widgets.instance_strip import InstanceStrip
 from .widgets.status_bar import StatusBar
 
+# the detail goes right of the list from this width on (below it on narrower terminals,
+# so the list keeps all its columns)
+WIDE = 160
+
 WINDOWS: list[tuple[str, timedelta | None]] = [
     ("all", None),
     ("1h", timedelta(hours=1)),
@@ -209,7 +213,7 @@ class TrailApp(App[int]):
     def on_resize(self) -> None:
         if self.layout_choice is None:
             # narrow terminals read better with the detail below the list
-            self.query_one("#main").set_class(self.size.width < 110, "-below")
+            self.query_one("#main").set_class(self.size.width < WIDE, "-below")
         self.call_after_refresh(self._relayout)
 
     def _relayout(self) -> None:
@@ -291,7 +295,8 @@ class TrailApp(App[int]):
         lst = self.event_list
         if lst.total is not None:
             pos = f"{msg.index + 1:,}/{lst.total:,}" if lst.total else "0"
-            self.status.set(matches=f"{lst.total:,} events  {pos}", busy="")
+            noun = "event" if lst.total == 1 else "events"
+            self.status.set(matches=f"{lst.total:,} {noun}  {pos}", busy="")
         self.query_one(Histogram).set_marker(row.ts if row else None)
         if self._detail_timer is not None:
             self._detail_timer.stop()

@@ -52,15 +52,16 @@ def first_paint(cache: Path, runs: int = 7) -> list[tuple[float, float, float]]:
         name = f"bench-{uuid.uuid4().hex[:6]}"
         env = {**os.environ, "TRAILTUI_BENCH_FIRST_PAINT": str(mark), "TERM": "xterm-256color"}
         t0 = time.time()
+        # a private tmux server (-L), so the app gets this environment
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "40",
+            ["tmux", "-L", name, "new-session", "-d", "-s", name, "-x", "120", "-y", "40",
              f"{sys.executable} -m trailtui --cache {cache}"],
             env=env, check=True,
         )  # fmt: skip
         deadline = time.time() + 30
         while not mark.exists() and time.time() < deadline:
             time.sleep(0.01)
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+        subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True)
         if mark.exists():
             when, rss_kb, age = mark.read_text().split()
             out.append((float(when) - t0, float(rss_kb) / 1024, float(age)))

@@ -71,3 +71,16 @@ def test_generated_fast(tmp_path: Path) -> None:
     s = ensure_demo_store(tmp_path / "d.sqlite")
     assert time.perf_counter() - t < 1
     assert s.total() == len(generate())
+
+
+def test_an_old_demo_cache_is_rebuilt(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "demo.sqlite"
+    ensure_demo_store(path).close()
+    con = sqlite3.connect(path)
+    con.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    con.commit()
+    con.close()
+    s = ensure_demo_store(path)
+    assert s.total() == len(generate())

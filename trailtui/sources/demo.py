@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..events import parse_record
-from ..store import Store
+from ..store import Store, StoreError
 
 DEMO_VERSION = "1"
 ACCOUNT = "111122223333"
@@ -506,8 +506,14 @@ DEMO_ORIGIN = "demo:incident"
 
 
 def ensure_demo_store(path: Path) -> Store:
-    """The demo cache, generated on first use (and again when the generator changes)."""
-    store = Store(path)
+    """The demo cache, generated on first use (and again when the generator or the cache
+    schema changes: it is derived data, so it is simply rebuilt)."""
+    try:
+        store = Store(path)
+    except StoreError:
+        for p in path.parent.glob(path.name + "*"):
+            p.unlink()
+        store = Store(path)
     if store.get_meta("demo_version") == DEMO_VERSION and store.total() > 0:
         return store
     records = generate()

@@ -62,7 +62,25 @@ async def main() -> None:
     async def who(p: object) -> None:
         await p.press("i")  # type: ignore[attr-defined]
 
+    async def picker(p: object) -> None:
+        from trailtui.bookmarks import Bookmark, Bookmarks
+
+        for name, f, w in (
+            ("incident", "name:StopInstances resource:i-0badc0ffee0000001", ""),
+            ("errors this week", "error:*", "7d"),
+            ("mallory", "user:mallory", ""),
+            ("console without MFA", 'name:ConsoleLogin "\\"MFAUsed\\":\\"No\\""', ""),
+        ):
+            Bookmarks().save(Bookmark(name, f, window=w))
+        await p.press("b")  # type: ignore[attr-defined]
+
+    async def pins(p: object) -> None:
+        await p.press("m", *"night stop; key issued to mallory 3 min before", "enter")  # type: ignore[attr-defined]
+        await p.press("P")  # type: ignore[attr-defined]
+
     incident = "name:StopInstances resource:i-0badc0ffee0000001"
+    await shoot("bookmarks", picker)
+    await shoot("pins", pins, incident)
     await shoot("history", history, "resource:i-0d15ea5e0000000a1 name:StopInstances")
     await shoot("who", who, incident)
     await shoot("main", nothing)

@@ -6,6 +6,7 @@ Heavy modules (boto3, textual) are imported lazily so ``trailtui --help`` is fas
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
+    from .bookmarks import Bookmark
     from .query import Filter
     from .sources.files import IngestReport
     from .store import Store
@@ -53,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="trailtui",
         description="Explore AWS CloudTrail events from the terminal.",
-        epilog="Commands: ingest, query, history, who. Without a command, opens the explorer.",
+        epilog="Commands: ingest, query, history, who, bookmarks, case. Without a command, "
+        "opens the explorer.",
     )
     p.add_argument("--version", action="version", version=_version())
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
@@ -77,6 +80,40 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--limit", type=int, default=None, metavar="N", help="at most N events")
     q.add_argument("--since", metavar="WHEN", help="like since: in the filter (24h, 2024-05-01)")
     q.add_argument("--until", metavar="WHEN", help="like until: in the filter")
+    q.add_argument("--bookmark", metavar="NAME", help="run a saved filter (ANDed with FILTER)")
+
+    b = sub.add_parser(
+        "bookmarks",
+        help="saved filters: save, list, show, delete, export, import",
+        description="Saved filters live in bookmarks.toml in the config dir "
+        "(TRAILTUI_CONFIG_DIR), readable and editable by hand.",
+    )
+    bsub = b.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    bs = bsub.add_parser("save", help="save a filter under a name")
+    bs.add_argument("name")
+    bs.add_argument("filter")
+    bs.add_argument("--since", metavar="WHEN", help="a relative window (24h, 7d) or a start time")
+    bs.add_argument("--until", metavar="WHEN", help="an end time")
+    bs.add_argument("--source", default="", help="where it applies (demo, a path, ...)")
+    bsub.add_parser("list", help="every bookmark")
+    bsh = bsub.add_parser("show", help="one bookmark as TOML")
+    bsh.add_argument("name")
+    bd = bsub.add_parser("delete", help="delete a bookmark")
+    bd.add_argument("name")
+    be = bsub.add_parser("export", help="print bookmarks as TOML (all, or the names given)")
+    be.add_argument("names", nargs="*")
+    bi = bsub.add_parser(
+        "import", help="add the bookmarks of a TOML file (same names are replaced)"
+    )
+    bi.add_argument("file", type=Path)
+
+    c = sub.add_parser("case", help="pinned evidence: show or export a case")
+    csub = c.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    cshow = csub.add_parser("show", help="the pins of a case, oldest first")
+    cshow.add_argument("--case", default="default")
+    cexp = csub.add_parser("export", help="Markdown timeline + JSONL with SHA-256 + the filters")
+    cexp.add_argument("--case", default="default")
+    cexp.add_argument("--to", type=Path, default=None, metavar="DIR", help="folder (default: .)")
 
     h = sub.add_parser(
         "history",
@@ -102,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="from_paths", nargs="+", metavar="PATH", help=argparse.SUPPRESS)
     p.add_argument("--demo", action="store_true", help="open the bundled demo incident")
     p.add_argument("--filter", metavar="FILTER", help="open with this filter")
+    p.add_argument("--bookmark", metavar="NAME", help="open with a saved filter")
+    p.add_argument("--case", default="default", metavar="NAME", help="the case pins go to")
     p.add_argument("--cache", type=Path, metavar="PATH", help="cache database file")
     return p
 
@@ -308,7 +347,10 @@ def cmd_query(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 0:
         _fail("--limit must be 0 or more")
-    f = build_filter(args.filter, args.since, args.until)
+    text = args.filter
+    if args.bookmark:
+        text = (_bookmark(args.bookmark).filter_text() + " " + text).strip()
+    f = build_filter(text, args.since, args.until)
     opened = open_source(args.demo, args.from_paths, args.cache, quiet=args.format != "table")
     store = opened.store
     out = sys.stdout
@@ -376,6 +418,81 @@ def print_table(store: Store, f: Filter, scope: list[int] | None, limit: int | N
         Text(f"{n:,} events" + (f" (of {total:,} matching)" if total > n else ""), style="dim")
     )
     return n
+
+
+def _bookmark(name: str) -> Bookmark:
+    from .bookmarks import BookmarkError, Bookmarks
+
+    try:
+        return Bookmarks().get(name)
+    except BookmarkError as e:
+        _fail(str(e))
+
+
+def cmd_bookmarks(args: argparse.Namespace) -> int:
+    from .bookmarks import Bookmark, BookmarkError, Bookmarks
+    from .query import _DURATION, FilterSyntaxError, parse
+    from .safe import clean
+
+    bm = Bookmarks()
+    try:
+        if args.action == "save":
+            try:
+                parse(args.filter)
+            except FilterSyntaxError as e:
+                _fail(f"filter: {e}")
+            window = since = ""
+            if args.since:
+                if _DURATION.match(args.since.strip()):
+                    window = args.since.strip()
+                else:
+                    since = args.since.strip()
+            b = Bookmark(args.name, args.filter, window, since, args.until or "", args.source)
+            parse(b.filter_text())  # the bounds are valid too
+            bm.save(b)
+            sys.stderr.write(f"saved {clean(b.name, 80)} in {bm.path}\n")
+        elif args.action == "list":
+            rows = bm.all()
+            for b in rows:
+                when = b.window or (f"{b.since}..{b.until}" if b.since or b.until else "any time")
+                used = f"  last used {b.last_used}" if b.last_used else ""
+                sys.stdout.write(clean(f"{b.name}\t{b.filter}\t{when}{used}", 1000) + "\n")
+            return EXIT_OK if rows else EXIT_NO_MATCH
+        elif args.action == "show":
+            sys.stdout.write(bm.export_text([bm.get(args.name).name]))
+        elif args.action == "delete":
+            bm.delete(args.name)
+        elif args.action == "export":
+            sys.stdout.write(bm.export_text(args.names or None))
+        elif args.action == "import":
+            names = bm.import_file(args.file)
+            sys.stderr.write(f"imported {len(names)} bookmarks into {bm.path}\n")
+    except BookmarkError as e:
+        _fail(str(e))
+    except FilterSyntaxError as e:
+        _fail(f"filter: {e}")
+    return EXIT_OK
+
+
+def cmd_case(args: argparse.Namespace) -> int:
+    from .bookmarks import BookmarkError, Case
+    from .export import case_markdown, export_case
+
+    try:
+        case = Case.open(args.case)
+        pins = case.pins()
+    except BookmarkError as e:
+        _fail(str(e))
+    if not pins:
+        sys.stderr.write(f"case {case.name} has no pins ({case.path})\n")
+        return EXIT_NO_MATCH
+    if args.action == "show":
+        sys.stdout.write(case_markdown(case.name, pins))
+        return EXIT_OK
+    paths = export_case(case.name, pins, args.to or Path.cwd())
+    for p in paths:
+        sys.stderr.write(f"wrote {p}\n")
+    return EXIT_OK
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -451,13 +568,21 @@ def cmd_explore(args: argparse.Namespace) -> int:
         from .sources.demo import DEMO_END
 
         now = DEMO_END
-    initial = build_filter(args.filter or "") if not now else _parse_at(args.filter or "", now)
+    text = args.filter or ""
+    if args.bookmark:
+        bm = _bookmark(args.bookmark)
+        text = (bm.filter_text() + " " + text).strip()
+        from .bookmarks import Bookmarks
+
+        with contextlib.suppress(Exception):
+            Bookmarks().touch(bm.name)
+    initial = build_filter(text) if not now else _parse_at(text, now)
     # read the first window while the UI toolkit imports (about half a second)
     opened.store.prefetch(initial, 0, 100, opened.scope)
     from .ui.app import run_app
 
     return run_app(
-        opened.store, opened.scope, opened.label, now=now, initial_filter=args.filter or ""
+        opened.store, opened.scope, opened.label, now=now, initial_filter=text, case=args.case
     )
 
 
@@ -492,6 +617,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_history(args)
         if args.command == "who":
             return cmd_who(args)
+        if args.command == "bookmarks":
+            return cmd_bookmarks(args)
+        if args.command == "case":
+            return cmd_case(args)
         return cmd_explore(args)
     except KeyboardInterrupt:
         return 130

@@ -8,13 +8,13 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
 from textual.css.query import NoMatches
@@ -23,31 +23,27 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
+from ..bookmarks import BookmarkError, Bookmarks, Case
 from ..config import config_file, load_settings
-from ..events import parse_record
-from ..history import history, instances_of, intervals
-from ..identity import who
-from ..query import Filter, FilterSyntaxError, parse
+from ..history import instances_of
+from ..query import Filter
 from ..safe import clean
 from ..store import Row, Store
+from .base import WINDOWS
+from .evidence import EvidenceMixin
+from .investigate import InvestigateMixin
 from .widgets.detail import DetailView, EventTree
 from .widgets.event_list import EventList, header_line
 from .widgets.filter_bar import FilterBar, _quote
 from .widgets.histogram import Histogram
 from .widgets.instance_strip import InstanceStrip
+from .widgets.pins_pane import PinsPane
 from .widgets.status_bar import StatusBar
 
 # the detail goes right of the list from this width on (below it on narrower terminals,
 # so the list keeps all its columns)
 WIDE = 160
 
-WINDOWS: list[tuple[str, timedelta | None]] = [
-    ("all", None),
-    ("1h", timedelta(hours=1)),
-    ("24h", timedelta(hours=24)),
-    ("7d", timedelta(days=7)),
-    ("30d", timedelta(days=30)),
-]
 
 # one-key presets: (binding id, key, label, filter snippet)
 PRESETS: list[tuple[str, str, str, str]] = [
@@ -113,7 +109,7 @@ def _process_age() -> float:
         return -1.0
 
 
-class TrailApp(App[int]):
+class TrailApp(InvestigateMixin, EvidenceMixin):
     CSS_PATH = "app.tcss"
     TITLE = "trailtui"
 
@@ -141,6 +137,16 @@ class TrailApp(App[int]):
         Binding("U", "pivot('session')", "Pivot: this session", show=False, id="pivot.session"),
         Binding("K", "pivot('key')", "Pivot: this access key", show=False, id="pivot.key"),
         Binding("O", "pivot('ip')", "Pivot: this source IP", show=False, id="pivot.ip"),
+        Binding("ctrl+s", "save_bookmark", "Save filter", id="bookmarks.save"),
+        Binding("b", "bookmarks", "Bookmarks", id="bookmarks.open"),
+        *[
+            Binding(str(n), f"recall({n})", f"Bookmark {n}", show=False, id=f"bookmarks.recall{n}")
+            for n in range(1, 10)
+        ],
+        Binding("m", "pin", "Pin", id="pins.pin"),
+        Binding("P", "pins", "Pins", id="pins.pane"),
+        Binding("e", "export_view", "Export", id="export.view"),
+        Binding("E", "export_case", "Export case", show=False, id="export.case"),
     ]
 
     def __init__(
@@ -150,8 +156,11 @@ class TrailApp(App[int]):
         label: str = "cache",
         now: datetime | None = None,
         initial_filter: str = "",
+        case: str = "default",
     ) -> None:
         super().__init__()
+        self.bookmarks = Bookmarks()
+        self.case = Case.open(case)
         self.store = store
         self.scope = scope
         self.label = label
@@ -167,10 +176,6 @@ class TrailApp(App[int]):
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
 
-    @property
-    def now(self) -> datetime:
-        return self.fixed_now or datetime.now(UTC)
-
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
@@ -182,30 +187,20 @@ class TrailApp(App[int]):
                 yield Static(id="list-header")
                 yield EventList(self.store, self.scope, id="event-list")
             yield DetailView(id="detail")
+        yield PinsPane(id="pins")
         yield StatusBar(id="status")
         yield Footer()
-
-    @property
-    def event_list(self) -> EventList:
-        return self.query_one(EventList)
-
-    @property
-    def bar(self) -> FilterBar:
-        return self.query_one(FilterBar)
-
-    @property
-    def detail(self) -> DetailView:
-        return self.query_one(DetailView)
-
-    @property
-    def status(self) -> StatusBar:
-        return self.query_one(StatusBar)
 
     def on_mount(self) -> None:
         self.bar.set_window_label(WINDOWS[self.window_index][0])
         self.bar.input.value = self.filter_text
         for problem in self.settings.problems:
             self.notify(problem, severity="error", timeout=10, markup=False)
+        for check in (self.bookmarks.all, self.case.pins):
+            try:
+                check()
+            except BookmarkError as e:  # reported, kept, never overwritten
+                self.notify(str(e), severity="error", timeout=15, markup=False)
         self.apply_filter(self.filter_text)
         self.event_list.focus()
         self._bench_first_paint()  # the first window may already be here (prefetched)
@@ -229,38 +224,6 @@ class TrailApp(App[int]):
     def _header(self) -> None:
         w = self.event_list.size.width or self.size.width
         self.query_one("#list-header", Static).update(Text(header_line(w), style="bold"))
-
-    # ------------------------------------------------------------------ filter
-
-    def effective(self, text: str) -> Filter:
-        f = parse(text, self.now)
-        span = WINDOWS[self.window_index][1]
-        if span is not None and f.since is None:
-            f = f.with_window(self.now - span, f.until)
-        return f
-
-    def apply_filter(self, text: str) -> bool:
-        try:
-            f = self.effective(text)
-        except FilterSyntaxError as e:
-            self.bar.show_error(f"{e}")
-            self.status.set(message=f"filter: {e}", error=True)
-            return False
-        self.bar.show_error(None)
-        self.filter_text = text
-        self.filter = f
-        self.status.set(matches="counting…", busy="loading", message="")
-        self.workers.cancel_group(self, "histogram")
-        self.event_list.set_filter(f)
-        return True
-
-    def on_filter_bar_applied(self, msg: FilterBar.Applied) -> None:
-        if self.apply_filter(msg.text):
-            self.event_list.focus()
-
-    def set_filter_text(self, text: str) -> None:
-        self.bar.set_text(text)
-        self.apply_filter(text)
 
     # ------------------------------------------------------------------ list events
 
@@ -319,180 +282,6 @@ class TrailApp(App[int]):
             self._instance_strip(instances[0])
         else:
             self.query_one(InstanceStrip).hide()
-
-    # ------------------------------------------------------------------ investigations
-
-    @work(thread=True, exclusive=True, group="who")
-    def _who_line(self, event_id: str) -> None:
-        worker = get_current_worker()
-        chain = who(self.store, event_id)
-        if chain is None or worker.is_cancelled or not self.is_running:
-            return
-        t = Text("who: ", style="bold")
-        t.append(clean(chain.links[0].who or "?", 60), style="cyan")
-        for link in chain.links[1:]:
-            t.append(" ← ", style="dim")
-            t.append(clean(link.who or "?", 40), style="cyan")
-        t.append(f"  ·  origin: {clean(chain.origin, 80)}")
-        if chain.ip_note and "nowhere else" in chain.ip_note:
-            t.append(
-                f"  ·  {clean(chain.links[-1].source_ip, 40)} seen nowhere else",
-                style="bold yellow",
-            )
-        t.append("  (i: chain)", style="dim")
-        self.call_from_thread(self._set_who, t)
-
-    def _set_who(self, text: Text) -> None:
-        for d in self.query(DetailView):
-            d.set_who(text)
-
-    def _window_bounds(self) -> tuple[datetime, datetime]:
-        for hist in self.query(Histogram):
-            if hist.end <= hist.start:
-                break
-            return (
-                datetime.fromtimestamp(hist.start / 1000, tz=UTC),
-                datetime.fromtimestamp(hist.end / 1000, tz=UTC),
-            )
-        return self.now - timedelta(days=14), self.now
-
-    @work(thread=True, exclusive=True, group="instance")
-    def _instance_strip(self, instance: str) -> None:
-        worker = get_current_worker()
-        start, end = self.call_from_thread(self._window_bounds)
-        steps = history(self.store, instance, self.scope)
-        if worker.is_cancelled or not self.is_running:
-            return
-        spans = intervals(steps, start, end)
-        self.call_from_thread(self._show_strip, instance, spans, start, end)
-
-    def _show_strip(
-        self,
-        instance: str,
-        spans: list[tuple[datetime, datetime, str]],
-        start: datetime,
-        end: datetime,
-    ) -> None:
-        for strip in self.query(InstanceStrip):
-            strip.show(instance, spans, start, end)
-
-    def _current_instance(self) -> str | None:
-        row = self.event_list.current
-        instances = instances_of(row.resources) if row else []
-        if not instances:
-            self.notify("this event touches no EC2 instance", severity="warning")
-            return None
-        return instances[0]
-
-    def action_history(self) -> None:
-        instance = self._current_instance()
-        if instance is not None:
-            self._open_history(instance)
-
-    @work(thread=True, exclusive=True, group="history")
-    def _open_history(self, instance: str) -> None:
-        from .screens.history import HistoryScreen
-
-        steps = history(self.store, instance, self.scope)
-        start, end = self.call_from_thread(self._window_bounds)
-        if steps:
-            start = min(start, steps[0].time)
-        screen = HistoryScreen(instance, steps, start, end)
-        self.call_from_thread(self.push_screen, screen, self._open_event)
-
-    def action_who(self) -> None:
-        row = self.event_list.current
-        if row is not None:
-            self._open_who(row.event_id)
-
-    @work(thread=True, exclusive=True, group="who-screen")
-    def _open_who(self, event_id: str) -> None:
-        from .screens.who import WhoScreen
-
-        chain = who(self.store, event_id)
-        if chain is not None:
-            self.call_from_thread(self.push_screen, WhoScreen(chain), self._open_event)
-
-    def _open_event(self, event_id: str | None) -> None:
-        """Put the cursor on an event: in the current list if it matches, else show it alone."""
-        if not event_id:
-            return
-        self._locate(event_id, self.filter)
-
-    @work(thread=True, exclusive=True, group="locate")
-    def _locate(self, event_id: str, f: Filter, fallback: str | None = None) -> None:
-        rowid = self.store.rowid_of(event_id)
-        row = self.store.row(rowid) if rowid is not None else None
-        if row is None:
-            return
-        idx = self.store.index_of(f, row.id, row.ts, self.scope)
-        if idx is None:
-            text = fallback or f"id:{event_id}"
-            self.call_from_thread(self._refilter_and_locate, text, event_id)
-            return
-        self.call_from_thread(self._jump, idx)
-
-    def _jump(self, index: int) -> None:
-        for lst in self.query(EventList):
-            lst.jump_to(index)
-
-    def _refilter_and_locate(self, text: str, event_id: str) -> None:
-        self.set_filter_text(text)
-        self._locate(event_id, self.filter, fallback=f"id:{event_id}")
-
-    def action_lifecycle(self, direction: int) -> None:
-        row = self.event_list.current
-        instance = self._current_instance()
-        if row is None or instance is None:
-            return
-        self._step_lifecycle(instance, row.ts, row.id, direction)
-
-    @work(thread=True, exclusive=True, group="lifecycle")
-    def _step_lifecycle(self, instance: str, ts: int, rowid: int, direction: int) -> None:
-        steps = history(self.store, instance, self.scope)
-        keyed = [(int(s.time.timestamp() * 1000), s.rowid, s) for s in steps]
-        if direction > 0:
-            nxt = [k for k in keyed if (k[0], k[1]) > (ts, rowid)]
-            target = nxt[0][2] if nxt else None
-        else:
-            prv = [k for k in keyed if (k[0], k[1]) < (ts, rowid)]
-            target = prv[-1][2] if prv else None
-        if target is None:
-            word = "next" if direction > 0 else "previous"
-            self.call_from_thread(self.notify, f"no {word} lifecycle event of {instance}")
-            return
-        idx = self.store.index_of(
-            self.filter, target.rowid, int(target.time.timestamp() * 1000), self.scope
-        )
-        if idx is None:
-            # not under the current filter: show the instance's events and go there
-            self.call_from_thread(
-                self._refilter_and_locate, f"resource:{instance}", target.event_id
-            )
-            return
-        self.call_from_thread(self._jump, idx)
-
-    def action_pivot(self, what: str) -> None:
-        row = self.event_list.current
-        if row is None:
-            return
-        raw = self.store.raw(row.id)
-        if raw is None:
-            return
-        ev = parse_record(json.loads(raw))
-        p = ev.principal
-        if what == "session":
-            value = p.display
-            term = f"user:{_quote(value)}" if value else ""
-        elif what == "key":
-            term = f"key:{_quote(p.access_key)}" if p.access_key else ""
-        else:
-            term = f"ip:{_quote(ev.source_ip)}" if ev.source_ip else ""
-        if not term:
-            self.notify(f"this event has no {what}", severity="warning")
-            return
-        self.set_filter_text(term)
-        self.notify(f"pivot: {clean(term, 80)}", markup=False)
 
     # ------------------------------------------------------------------ workers
 
@@ -561,15 +350,19 @@ class TrailApp(App[int]):
         def of(bs: Iterable[BindingType]) -> list[Binding]:
             return [b for b in bs if isinstance(b, Binding)]
 
+        from .screens.bookmarks import BookmarkPicker
         from .screens.history import HistoryScreen
         from .screens.who import WhoScreen
         from .widgets.detail import DetailView as D
         from .widgets.filter_bar import FilterInput
+        from .widgets.pins_pane import PinsPane as Pins
 
         return [
             ("Anywhere", of(self.BINDINGS)),
             ("History screen", of(HistoryScreen.BINDINGS)),
             ("Who screen", of(WhoScreen.BINDINGS)),
+            ("Bookmark picker", of(BookmarkPicker.BINDINGS)),
+            ("Pins pane", of(Pins.BINDINGS)),
             ("Event list", of(EventList.BINDINGS)),
             ("Detail", of(D.BINDINGS) + of(EventTree.BINDINGS)),
             ("Filter bar", of(FilterInput.BINDINGS)),
@@ -616,7 +409,7 @@ class TrailApp(App[int]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for title, bindings in self.binding_groups():
-            if title in ("History screen", "Who screen"):
+            if title in ("History screen", "Who screen", "Bookmark picker", "Pins pane"):
                 continue  # those act inside their own screens
             for b in bindings:
                 if b.action in ("quit",) or not b.description:
@@ -644,7 +437,8 @@ def run_app(
     label: str,
     now: datetime | None = None,
     initial_filter: str = "",
+    case: str = "default",
 ) -> int:
-    app = TrailApp(store, scope, label, now=now, initial_filter=initial_filter)
+    app = TrailApp(store, scope, label, now=now, initial_filter=initial_filter, case=case)
     app.run()
     return 0

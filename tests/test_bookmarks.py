@@ -1,0 +1,211 @@
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from trailtui.bookmarks import (
+    Bookmark,
+    BookmarkError,
+    Bookmarks,
+    Case,
+    Pin,
+    fuzzy_score,
+    sha256_text,
+)
+from trailtui.events import parse_record
+from trailtui.export import case_jsonl_lines, case_markdown, export_case, export_view
+from trailtui.query import parse
+from trailtui.store import Store
+
+from .test_cli import demo_cache, run  # noqa: F401
+
+
+def test_bookmarks_survive_a_restart_and_read_back() -> None:
+    b = Bookmarks()
+    b.save(
+        Bookmark(
+            "incident", 'name:StopInstances user:"a \\"quoted\\" name"', window="7d", source="demo"
+        )
+    )
+    b.save(Bookmark("errors", "error:*"))
+    again = Bookmarks()  # a new process would do the same
+    got = {x.name: x for x in again.all()}
+    assert got["incident"].filter == 'name:StopInstances user:"a \\"quoted\\" name"'
+    assert got["incident"].window == "7d" and got["incident"].source == "demo"
+    assert parse(got["incident"].filter_text())
+    text = again.path.read_text()
+    assert text.startswith("# trailtui bookmarks") and "[[bookmark]]" in text
+
+
+def test_rename_delete_touch_and_errors() -> None:
+    b = Bookmarks()
+    b.save(Bookmark("a", "name:A"))
+    b.save(Bookmark("b", "name:B"))
+    with pytest.raises(BookmarkError):
+        b.rename("a", "b")
+    b.rename("a", "c")
+    b.touch("c")
+    assert b.get("c").last_used
+    b.delete("b")
+    assert [x.name for x in b.all()] == ["c"]
+    with pytest.raises(BookmarkError):
+        b.delete("nope")
+    with pytest.raises(BookmarkError):
+        b.save(Bookmark("", "x"))
+
+
+def test_corrupt_file_is_reported_with_line_and_kept() -> None:
+    b = Bookmarks()
+    b.save(Bookmark("ok", "name:X"))
+    broken = b.path.read_text().replace('name = "ok"', 'name = "ok')
+    b.path.write_text(broken)
+    with pytest.raises(BookmarkError) as ei:
+        b.all()
+    msg = str(ei.value)
+    assert str(b.path) in msg and "line 6" in msg
+    with pytest.raises(BookmarkError):
+        b.save(Bookmark("new", "name:Y"))  # never overwrites a file with an error
+    assert b.path.read_text() == broken
+
+
+SAVER = """
+import sys
+from trailtui.bookmarks import Bookmark, Bookmarks, Case, Pin
+tag = sys.argv[1]
+for i in range(40):
+    Bookmarks().save(Bookmark(f"{tag}-{i}", f"name:{tag}{i}"))
+    Case.open("shared").pin(Pin(f"{tag}-{i}", f"2024-01-01T00:00:{i:02d}Z", "X", "w", "ip"))
+"""
+
+
+def test_two_processes_saving_at_once_lose_nothing() -> None:
+    procs = [
+        subprocess.Popen([sys.executable, "-c", SAVER, tag], env=os.environ) for tag in ("a", "b")
+    ]
+    for p in procs:
+        assert p.wait(timeout=120) == 0
+    names = {b.name for b in Bookmarks().all()}
+    assert len(names) == 80
+    assert len(Case.open("shared").pins()) == 80
+
+
+def test_cli_and_import_export(tmp_path: Path) -> None:
+    r = run("bookmarks", "save", "night", "name:StopInstances", "--since", "24h")
+    assert r.returncode == 0, r.stderr
+    r = run("bookmarks", "save", "bad", "nmae:x")
+    assert r.returncode == 2 and "unknown field" in r.stderr
+    assert Bookmarks().get("night").window == "24h"  # the TUI reads what the CLI wrote
+    Bookmarks().save(Bookmark("from-tui", "error:*"))
+    r = run("bookmarks", "list")
+    assert "night" in r.stdout and "from-tui" in r.stdout
+    r = run("bookmarks", "export", "night")
+    shared = tmp_path / "team.toml"
+    shared.write_text(r.stdout.replace('"night"', '"team-night"'))
+    assert run("bookmarks", "import", str(shared)).returncode == 0
+    assert Bookmarks().get("team-night").filter == "name:StopInstances"
+    assert run("bookmarks", "delete", "night").returncode == 0
+    assert run("bookmarks", "show", "night").returncode == 2
+
+
+def test_query_with_a_bookmark(demo_cache: Path) -> None:  # noqa: F811
+    Bookmarks().save(Bookmark("stop", "name:StopInstances resource:i-0badc0ffee0000001"))
+    r = run("query", "--bookmark", "stop", "--demo", "--format", "jsonl")
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == 1
+
+
+def test_pins_persist_in_time_order_with_hashes(demo_store: Store) -> None:
+    case = Case.open("inc-1")
+    rows = demo_store.window(parse("user:mallory ip:203.0.113.66"), 0, 3)
+    for r in rows:
+        raw = demo_store.raw(r.id) or ""
+        case.pin(Pin(r.event_id, r.time.strftime("%Y-%m-%dT%H:%M:%SZ"), r.name, r.principal, r.source_ip,
+                     note="looks | odd\nreally", filter="user:mallory", raw=raw))  # fmt: skip
+    pins = Case.open("inc-1").pins()
+    assert [p.time for p in pins] == sorted(p.time for p in pins)
+    assert all(p.sha256 == sha256_text(p.raw) for p in pins)
+    md = case_markdown("inc-1", pins)
+    assert (
+        md.count("\n| 2026-11-19") == 3 and "looks \\| odd really" in md and "`user:mallory`" in md
+    )
+    for line, p in zip(case_jsonl_lines(pins), pins, strict=True):
+        obj = json.loads(line)
+        assert obj["sha256"] == sha256_text(
+            json.dumps(obj["event"], ensure_ascii=False, separators=(",", ":"))
+        )
+        assert obj["event"]["eventID"] == p.event_id
+    with pytest.raises(BookmarkError):
+        Case.open("../evil")
+
+
+def test_case_export_files(tmp_path: Path, demo_store: Store) -> None:
+    r = demo_store.window(parse("name:AssumeRole user:mallory"), 0, 1)[0]
+    case = Case.open("x")
+    case.pin(
+        Pin(
+            r.event_id,
+            "2026-11-19T03:09:05Z",
+            r.name,
+            r.principal,
+            r.source_ip,
+            raw=demo_store.raw(r.id) or "",
+        )
+    )
+    paths = export_case("x", case.pins(), tmp_path)
+    assert [p.name for p in paths] == ["x.md", "x.jsonl", "x.filters.txt"]
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in paths)
+
+
+def test_csv_parses_back_with_quotes_commas_newlines(tmp_path: Path) -> None:
+    nasty = 'a "quoted", comma\nnewline\r\nand =cmd|x'
+    rec = {"eventID": "n1", "eventTime": "2024-05-01T00:00:00Z", "eventName": "X",
+           "userAgent": nasty, "errorMessage": nasty, "userIdentity": {"type": "IAMUser", "userName": nasty}}  # fmt: skip
+    out = tmp_path / "v.csv"
+    n = export_view([json.dumps(rec)], "csv", out)
+    assert n == 1
+    with out.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert (
+        rows[0]["user_agent"] == nasty
+        and rows[0]["who"] == nasty
+        and rows[0]["error_message"] == nasty
+    )
+
+
+@pytest.mark.slow
+def test_jsonl_export_of_100k_streams_in_flat_memory(tmp_path: Path) -> None:
+    store = Store(tmp_path / "big.sqlite")
+    base = {
+        "eventTime": "2024-05-01T00:00:00Z",
+        "eventName": "GetObject",
+        "requestParameters": {"pad": "x" * 400},
+    }
+    for start in range(0, 100_000, 20_000):
+        store.ingest(
+            [parse_record({**base, "eventID": f"e{i}"}) for i in range(start, start + 20_000)],
+            "big",
+        )
+    out = tmp_path / "all.jsonl"
+    seen: list[int] = []
+    tracemalloc.start()
+    n = export_view((raw for _, raw in store.iter_raw(parse(""))), "jsonl", out, seen.append)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert n == 100_000 and seen[-1] == 100_000
+    assert out.stat().st_size > 40_000_000
+    assert peak < 10_000_000, peak  # ~45 MB written, a few MB held at most
+    with out.open() as f:
+        assert sum(1 for _ in f) == 100_000
+
+
+def test_fuzzy_score() -> None:
+    assert fuzzy_score("inc", "incident") is not None
+    assert fuzzy_score("xyz", "incident") is None
+    assert (fuzzy_score("ni", "night stop") or 0) > (fuzzy_score("ni", "admin") or 0)

@@ -1,0 +1,170 @@
+"""Investigations in the explorer: an instance's history and lifecycle jumps, who really
+did it, and one-key pivots."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from rich.text import Text
+from textual import work
+from textual.worker import get_current_worker
+
+from ..events import parse_record
+from ..history import history, instances_of, intervals
+from ..identity import who
+from ..safe import clean
+from .base import AppBase
+from .widgets.detail import DetailView
+from .widgets.filter_bar import _quote
+from .widgets.histogram import Histogram
+from .widgets.instance_strip import InstanceStrip
+
+
+class InvestigateMixin(AppBase):
+    # ------------------------------------------------------------------ investigations
+
+    @work(thread=True, exclusive=True, group="who")
+    def _who_line(self, event_id: str) -> None:
+        worker = get_current_worker()
+        chain = who(self.store, event_id)
+        if chain is None or worker.is_cancelled or not self.is_running:
+            return
+        t = Text("who: ", style="bold")
+        t.append(clean(chain.links[0].who or "?", 60), style="cyan")
+        for link in chain.links[1:]:
+            t.append(" ← ", style="dim")
+            t.append(clean(link.who or "?", 40), style="cyan")
+        t.append(f"  ·  origin: {clean(chain.origin, 80)}")
+        if chain.ip_note and "nowhere else" in chain.ip_note:
+            t.append(
+                f"  ·  {clean(chain.links[-1].source_ip, 40)} seen nowhere else",
+                style="bold yellow",
+            )
+        t.append("  (i: chain)", style="dim")
+        self.call_from_thread(self._set_who, t)
+
+    def _set_who(self, text: Text) -> None:
+        for d in self.query(DetailView):
+            d.set_who(text)
+
+    def _window_bounds(self) -> tuple[datetime, datetime]:
+        for hist in self.query(Histogram):
+            if hist.end <= hist.start:
+                break
+            return (
+                datetime.fromtimestamp(hist.start / 1000, tz=UTC),
+                datetime.fromtimestamp(hist.end / 1000, tz=UTC),
+            )
+        return self.now - timedelta(days=14), self.now
+
+    @work(thread=True, exclusive=True, group="instance")
+    def _instance_strip(self, instance: str) -> None:
+        worker = get_current_worker()
+        start, end = self.call_from_thread(self._window_bounds)
+        steps = history(self.store, instance, self.scope)
+        if worker.is_cancelled or not self.is_running:
+            return
+        spans = intervals(steps, start, end)
+        self.call_from_thread(self._show_strip, instance, spans, start, end)
+
+    def _show_strip(
+        self,
+        instance: str,
+        spans: list[tuple[datetime, datetime, str]],
+        start: datetime,
+        end: datetime,
+    ) -> None:
+        for strip in self.query(InstanceStrip):
+            strip.show(instance, spans, start, end)
+
+    def _current_instance(self) -> str | None:
+        row = self.event_list.current
+        instances = instances_of(row.resources) if row else []
+        if not instances:
+            self.notify("this event touches no EC2 instance", severity="warning")
+            return None
+        return instances[0]
+
+    def action_history(self) -> None:
+        instance = self._current_instance()
+        if instance is not None:
+            self._open_history(instance)
+
+    @work(thread=True, exclusive=True, group="history")
+    def _open_history(self, instance: str) -> None:
+        from .screens.history import HistoryScreen
+
+        steps = history(self.store, instance, self.scope)
+        start, end = self.call_from_thread(self._window_bounds)
+        if steps:
+            start = min(start, steps[0].time)
+        screen = HistoryScreen(instance, steps, start, end)
+        self.call_from_thread(self.push_screen, screen, self._open_event)
+
+    def action_who(self) -> None:
+        row = self.event_list.current
+        if row is not None:
+            self._open_who(row.event_id)
+
+    @work(thread=True, exclusive=True, group="who-screen")
+    def _open_who(self, event_id: str) -> None:
+        from .screens.who import WhoScreen
+
+        chain = who(self.store, event_id)
+        if chain is not None:
+            self.call_from_thread(self.push_screen, WhoScreen(chain), self._open_event)
+
+    def action_lifecycle(self, direction: int) -> None:
+        row = self.event_list.current
+        instance = self._current_instance()
+        if row is None or instance is None:
+            return
+        self._step_lifecycle(instance, row.ts, row.id, direction)
+
+    @work(thread=True, exclusive=True, group="lifecycle")
+    def _step_lifecycle(self, instance: str, ts: int, rowid: int, direction: int) -> None:
+        steps = history(self.store, instance, self.scope)
+        keyed = [(int(s.time.timestamp() * 1000), s.rowid, s) for s in steps]
+        if direction > 0:
+            nxt = [k for k in keyed if (k[0], k[1]) > (ts, rowid)]
+            target = nxt[0][2] if nxt else None
+        else:
+            prv = [k for k in keyed if (k[0], k[1]) < (ts, rowid)]
+            target = prv[-1][2] if prv else None
+        if target is None:
+            word = "next" if direction > 0 else "previous"
+            self.call_from_thread(self.notify, f"no {word} lifecycle event of {instance}")
+            return
+        idx = self.store.index_of(
+            self.filter, target.rowid, int(target.time.timestamp() * 1000), self.scope
+        )
+        if idx is None:
+            # not under the current filter: show the instance's events and go there
+            self.call_from_thread(
+                self._refilter_and_locate, f"resource:{instance}", target.event_id
+            )
+            return
+        self.call_from_thread(self._jump, idx)
+
+    def action_pivot(self, what: str) -> None:
+        row = self.event_list.current
+        if row is None:
+            return
+        raw = self.store.raw(row.id)
+        if raw is None:
+            return
+        ev = parse_record(json.loads(raw))
+        p = ev.principal
+        if what == "session":
+            value = p.display
+            term = f"user:{_quote(value)}" if value else ""
+        elif what == "key":
+            term = f"key:{_quote(p.access_key)}" if p.access_key else ""
+        else:
+            term = f"ip:{_quote(ev.source_ip)}" if ev.source_ip else ""
+        if not term:
+            self.notify(f"this event has no {what}", severity="warning")
+            return
+        self.set_filter_text(term)
+        self.notify(f"pivot: {clean(term, 80)}", markup=False)

@@ -1,0 +1,168 @@
+"""The bookmark picker: fuzzy search, each bookmark's match count from the cache, last used;
+recall, rename or delete."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from ...bookmarks import Bookmark, BookmarkError, Bookmarks, fuzzy_score
+from ...safe import clean
+from .prompt import PromptScreen
+
+
+class BookmarkPicker(ModalScreen[Bookmark | None]):
+    BINDINGS = [
+        Binding("ctrl+r", "rename", "Rename", priority=True, id="bookmarks.rename"),
+        Binding("ctrl+d", "delete", "Delete", priority=True, id="bookmarks.delete"),
+        Binding("escape", "close", "Close", id="bookmarks.close"),
+        Binding("down", "move(1)", "Down", show=False, id="bookmarks.down"),
+        Binding("up", "move(-1)", "Up", show=False, id="bookmarks.up"),
+    ]
+
+    DEFAULT_CSS = """
+    BookmarkPicker { align: center middle; }
+    BookmarkPicker > Vertical { width: 110; max-width: 95%; height: auto; max-height: 90%; border: round $accent; background: $surface; padding: 0 1; }
+    BookmarkPicker OptionList { height: auto; max-height: 24; }
+    """
+
+    def __init__(self, bookmarks: Bookmarks, count: Callable[[Bookmark], int | None]) -> None:
+        super().__init__()
+        self.bookmarks = bookmarks
+        self.count = count
+        self.items: list[Bookmark] = []
+        self.shown: list[Bookmark] = []
+        self.counts: dict[str, int | None] = {}
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text("bookmarks — type to search, Enter recalls", style="bold"))
+            yield Input(placeholder="fuzzy search", id="bookmark-search")
+            yield OptionList(id="bookmark-list")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload()
+        self.query_one(Input).focus()
+
+    def reload(self) -> None:
+        try:
+            self.items = self.bookmarks.all()
+        except BookmarkError as e:
+            self.notify(str(e), severity="error", markup=False, timeout=10)
+            self.items = []
+        self.refill()
+        self._count_all(list(self.items))
+        self.query_one(Input).focus()
+
+    @work(thread=True, exclusive=True, group="bookmark-counts")
+    def _count_all(self, items: list[Bookmark]) -> None:
+        worker = get_current_worker()
+        for b in items:
+            if worker.is_cancelled:
+                return
+            n = self.count(b)
+            self.app.call_from_thread(self._set_count, b.name, n)
+
+    def _set_count(self, name: str, n: int | None) -> None:
+        self.counts[name] = n
+        self.refill()
+
+    def refill(self) -> None:
+        query = self.query_one(Input).value
+        scored = [
+            (fuzzy_score(query, b.name + " " + b.filter), i, b) for i, b in enumerate(self.items)
+        ]
+        ranked = sorted(
+            ((s, i, b) for s, i, b in scored if s is not None), key=lambda x: (-x[0], x[1])
+        )
+        self.shown = [b for _, _, b in ranked]
+        ol = self.query_one(OptionList)
+        keep = ol.highlighted or 0
+        ol.clear_options()
+        for i, b in enumerate(self.shown):
+            t = Text()
+            t.append(f"{i + 1} " if i < 9 and not query else "  ", style="bold yellow")
+            t.append(clean(b.name, 40).ljust(24), style="bold")
+            t.append(clean(b.filter, 60).ljust(40))
+            t.append(f" {b.window or 'any time':>8} ", style="cyan")
+            n = self.counts.get(b.name)
+            t.append(f"{'…' if n is None else f'{n:,}':>9} events", style="dim")
+            if b.last_used:
+                t.append(f"  used {b.last_used[:16].replace('T', ' ')}", style="dim")
+            ol.add_option(Option(t))
+        if self.shown:
+            ol.highlighted = min(keep, len(self.shown) - 1)
+        elif not self.items:
+            ol.add_option(
+                Option(
+                    Text("no bookmarks yet: ctrl+s saves the current filter", style="dim"),
+                    disabled=True,
+                )
+            )
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.query_one(OptionList).highlighted = 0
+        self.refill()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._choose()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self._choose()
+
+    @property
+    def current(self) -> Bookmark | None:
+        idx = self.query_one(OptionList).highlighted
+        if idx is None or idx >= len(self.shown):
+            return None
+        return self.shown[idx]
+
+    def _choose(self) -> None:
+        self.dismiss(self.current)
+
+    def action_move(self, delta: int) -> None:
+        ol = self.query_one(OptionList)
+        if self.shown:
+            ol.highlighted = ((ol.highlighted or 0) + delta) % len(self.shown)
+
+    def action_rename(self) -> None:
+        b = self.current
+        if b is None:
+            return
+
+        def done(new: str | None) -> None:
+            if new and new != b.name:
+                try:
+                    self.bookmarks.rename(b.name, new)
+                except BookmarkError as e:
+                    self.notify(str(e), severity="error", markup=False)
+                self.reload()
+
+        self.app.push_screen(PromptScreen(f"rename {clean(b.name, 60)}", b.name), done)
+
+    def action_delete(self) -> None:
+        b = self.current
+        if b is None:
+            return
+        try:
+            self.bookmarks.delete(b.name)
+            self.notify(f"deleted {clean(b.name, 60)}", markup=False)
+        except BookmarkError as e:
+            self.notify(str(e), severity="error", markup=False)
+        self.reload()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -51,6 +51,17 @@ def _add_source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache", type=Path, metavar="PATH", help="cache database file")
 
 
+def _add_live_args(p: argparse.ArgumentParser) -> None:
+    live = p.add_argument_group("live CloudTrail (LookupEvents)")
+    live.add_argument(
+        "--profile", metavar="NAME[,NAME]", help="AWS profile(s); several = several accounts"
+    )
+    live.add_argument("--region", metavar="REGION[,REGION]|all", help="region(s) to look up")
+    live.add_argument(
+        "--endpoint-url", metavar="URL", help="CloudTrail endpoint (default: boto3's)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="trailtui",
@@ -81,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--since", metavar="WHEN", help="like since: in the filter (24h, 2024-05-01)")
     q.add_argument("--until", metavar="WHEN", help="like until: in the filter")
     q.add_argument("--bookmark", metavar="NAME", help="run a saved filter (ANDed with FILTER)")
+    _add_live_args(q)
 
     b = sub.add_parser(
         "bookmarks",
@@ -141,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--filter", metavar="FILTER", help="open with this filter")
     p.add_argument("--bookmark", metavar="NAME", help="open with a saved filter")
     p.add_argument("--case", default="default", metavar="NAME", help="the case pins go to")
+    _add_live_args(p)
     p.add_argument("--cache", type=Path, metavar="PATH", help="cache database file")
     return p
 
@@ -196,6 +209,82 @@ def open_source(
         scope = store.origins_under([origin_uri(p) for p in paths])
         return Opened(store, scope, ", ".join(str(p) for p in paths))
     return Opened(store, None, "cache")
+
+
+def open_live(args: argparse.Namespace, f: Filter, limit: int | None) -> Opened:
+    """Fetch what LookupEvents has for the filter and window (progress on stderr), into the
+    cache; the scope is those account-regions."""
+    import time
+    from datetime import UTC, datetime
+
+    from . import locations
+    from .sources.lookup import (
+        LookupError_,
+        build_fetchers,
+        fetch_all,
+        plan_for,
+        resolve_regions,
+        targets,
+    )
+    from .store import Store, StoreError
+
+    profiles: list[str | None] = (
+        [p.strip() for p in args.profile.split(",")] if args.profile else [None]
+    )
+    try:
+        store = Store(args.cache or locations.default_cache_db())
+        regions = resolve_regions(args.region, profiles[0])
+    except StoreError as e:
+        _fail(str(e))
+    except Exception as e:  # boto3 configuration problems: one line
+        _fail(f"{type(e).__name__}: {e}")
+    if not regions:
+        _fail("no region: pass --region (or set AWS_REGION / a region in your profile)")
+    tgts = targets(profiles, regions)
+    plan = plan_for(f)
+    start = f.since or datetime.now(UTC)
+    end = f.until or datetime.now(UTC)
+    err = sys.stderr
+    if plan.full_scan:
+        err.write("trailtui: no equality to push to LookupEvents: a full scan of the window\n")
+    else:
+        pushed = ", ".join(c[0]["AttributeKey"] + "=" + c[0]["AttributeValue"] for c in plan.calls)
+        err.write(f"trailtui: LookupEvents with {pushed}; the rest of the filter applies locally\n")
+    fetchers = build_fetchers(store, tgts, plan, start, end, args.endpoint_url)
+    scope_keys = [t.key for t in tgts]
+    t0 = time.perf_counter()
+    done = {"events": 0, "pages": 0}
+
+    def on_page(fe: object) -> None:
+        done["pages"] += 1
+        done["events"] = sum(x.stats.events for x in fetchers)
+        rate = done["events"] / max(time.perf_counter() - t0, 1e-6)
+        err.write(
+            f"\rtrailtui: {done['pages']} pages, {done['events']:,} events ({rate:,.0f}/s)   "
+        )
+        err.flush()
+
+    def enough() -> bool:
+        if limit is None:
+            return False
+        scope = store.origins_under(scope_keys)
+        return store.count(f, scope) >= limit
+
+    try:
+        errors = fetch_all(fetchers, on_page=on_page, enough=enough)
+    except LookupError_ as e:
+        errors = [str(e)]
+    if done["pages"]:
+        err.write("\n")
+    skipped = sum(1 for x in fetchers if x.stats.skipped)
+    if skipped:
+        err.write(f"trailtui: {skipped} of {len(fetchers)} lookups served from the cache\n")
+    for line in dict.fromkeys(errors):
+        err.write(f"trailtui: {line}\n")
+    if errors and not store.origins_under(scope_keys):
+        raise SystemExit(EXIT_USAGE)
+    scope = store.origins_under(scope_keys)
+    return Opened(store, scope, ", ".join(scope_keys))
 
 
 def run_ingest(
@@ -350,8 +439,19 @@ def cmd_query(args: argparse.Namespace) -> int:
     text = args.filter
     if args.bookmark:
         text = (_bookmark(args.bookmark).filter_text() + " " + text).strip()
-    f = build_filter(text, args.since, args.until)
-    opened = open_source(args.demo, args.from_paths, args.cache, quiet=args.format != "table")
+    live = bool(args.profile or args.region or args.endpoint_url)
+    if live and (args.demo or args.from_paths):
+        _fail("--profile/--region fetch live events; don't combine them with --demo or --from")
+    if live:
+        from datetime import UTC, datetime, timedelta
+
+        f = build_filter(text, args.since, args.until)
+        if f.since is None:
+            f = f.with_window(datetime.now(UTC) - timedelta(hours=24), f.until)
+        opened = open_live(args, f, args.limit)
+    else:
+        f = build_filter(text, args.since, args.until)
+        opened = open_source(args.demo, args.from_paths, args.cache, quiet=args.format != "table")
     store = opened.store
     out = sys.stdout
     try:

@@ -508,12 +508,14 @@ def to_sql(f: Filter) -> SQL:
 
 # --------------------------------------------------------------------------- API pushdown
 
-# filter field -> LookupEvents AttributeKey, most selective first (DESIGN.md)
+# filter field -> LookupEvents AttributeKey, most selective first (DESIGN.md). user: is
+# not pushed: the API's Username is the IAM user name or the *session* name, while user:
+# also matches role names, display names and ARNs, so Username=X would drop events that
+# match (a role's sessions, for user:RoleName) and the answer would be wrong.
 PUSHDOWN_ORDER: tuple[tuple[str, str], ...] = (
     ("id", "EventId"),
     ("key", "AccessKeyId"),
     ("resource", "ResourceName"),
-    ("user", "Username"),
     ("name", "EventName"),
     ("type", "ResourceType"),
     ("source", "EventSource"),

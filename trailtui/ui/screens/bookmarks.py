@@ -96,7 +96,10 @@ class BookmarkPicker(ModalScreen[Bookmark | None]):
             t.append(clean(b.filter, 60).ljust(40))
             t.append(f" {b.window or 'any time':>8} ", style="cyan")
             n = self.counts.get(b.name)
-            t.append(f"{'…' if n is None else f'{n:,}':>9} events", style="dim")
+            t.append(
+                f"{'…' if n is None else f'{n:,}':>9} {'event' if n == 1 else 'events'}",
+                style="dim",
+            )
             if b.last_used:
                 t.append(f"  used {b.last_used[:16].replace('T', ' ')}", style="dim")
             ol.add_option(Option(t))

@@ -1,0 +1,286 @@
+"""A local CloudTrail endpoint for LookupEvents, speaking the JSON 1.1 protocol with AWS's
+semantics, for real boto3 clients pointed at it (AWS_ENDPOINT_URL_CLOUDTRAIL / endpoint_url).
+
+* at most one LookupAttribute (else InvalidLookupAttributesException); exact match on the
+  eight keys; MaxResults 1..50 (default 50); newest first; the StartTime/EndTime window
+* an opaque NextToken bound to the original parameters (else InvalidNextTokenException)
+* CloudTrailEvent as a string
+* ThrottlingException beyond 2 calls per second per account and region (the account comes
+  from the access key in the SigV4 credential scope, the region from its scope)
+* every call is recorded (time, account, region, parameters, outcome) for the tests
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
+KEYS = (
+    "EventId",
+    "EventName",
+    "ReadOnly",
+    "Username",
+    "ResourceType",
+    "ResourceName",
+    "EventSource",
+    "AccessKeyId",
+)
+_CRED = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/cloudtrail/aws4_request")
+SECRET = b"fake-cloudtrail-token-key"
+
+
+def _ts(rec: dict[str, Any]) -> float:
+    return datetime.fromisoformat(rec["eventTime"].replace("Z", "+00:00")).timestamp()
+
+
+def lookup_username(rec: dict[str, Any]) -> str:
+    ui = rec.get("userIdentity") or {}
+    if ui.get("type") == "AssumedRole":
+        return str(ui.get("arn", "")).rsplit("/", 1)[-1]
+    if ui.get("type") == "Root":
+        return "root"
+    return str(ui.get("userName") or "")
+
+
+def resources(rec: dict[str, Any]) -> list[dict[str, str]]:
+    out = []
+    for r in rec.get("resources") or []:
+        out.append({"ResourceType": r.get("type", ""), "ResourceName": r.get("ARN", "")})
+    for block in (rec.get("requestParameters"), rec.get("responseElements")):
+        if isinstance(block, dict):
+            for it in ((block.get("instancesSet") or {}).get("items")) or []:
+                if isinstance(it, dict) and it.get("instanceId"):
+                    out.append(
+                        {"ResourceType": "AWS::EC2::Instance", "ResourceName": it["instanceId"]}
+                    )
+    seen, uniq = set(), []
+    for r in out:
+        k = (r["ResourceType"], r["ResourceName"])
+        if k not in seen:
+            seen.add(k)
+            uniq.append(r)
+    return uniq
+
+
+def _attr(rec: dict[str, Any], key: str) -> list[str]:
+    ui = rec.get("userIdentity") or {}
+    if key == "EventId":
+        return [rec.get("eventID", "")]
+    if key == "EventName":
+        return [rec.get("eventName", "")]
+    if key == "ReadOnly":
+        return [str(rec.get("readOnly", "")).lower()]
+    if key == "Username":
+        return [lookup_username(rec)]
+    if key == "ResourceType":
+        return [r["ResourceType"] for r in resources(rec)]
+    if key == "ResourceName":
+        return [r["ResourceName"] for r in resources(rec)]
+    if key == "EventSource":
+        return [rec.get("eventSource", "")]
+    if key == "AccessKeyId":
+        return [ui.get("accessKeyId", "")]
+    return []
+
+
+@dataclass
+class Call:
+    at: float
+    account: str
+    region: str
+    params: dict[str, Any]
+    outcome: str  # ok | throttled | error name
+
+
+@dataclass
+class FakeCloudTrail:
+    """Records per (account, region); access key id -> account."""
+
+    data: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+    rate: float = 2.0  # calls per second per account-region; 0 = unlimited
+    latency: float = 0.0  # seconds added to each call
+    calls: list[Call] = field(default_factory=list)
+    fail_with: dict[tuple[str, str], tuple[int, str, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._recent: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._sorted: dict[tuple[str, str], list[tuple[float, dict[str, Any]]]] = {}
+        self.server: ThreadingHTTPServer | None = None
+
+    def add(self, account: str, region: str, records: list[dict[str, Any]]) -> None:
+        self.data.setdefault((account, region), []).extend(records)
+        self._sorted.pop((account, region), None)
+
+    def _events(self, account: str, region: str) -> list[tuple[float, dict[str, Any]]]:
+        if (account, region) not in self._sorted:
+            recs = self.data.get((account, region), [])
+            self._sorted[(account, region)] = sorted(
+                ((_ts(r), r) for r in recs), key=lambda x: -x[0]
+            )
+        return self._sorted[(account, region)]
+
+    # ------------------------------------------------------------------ the API
+
+    def handle(self, account: str, region: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        now = time.monotonic()
+        with self._lock:
+            if self.rate:
+                q = self._recent[(account, region)]
+                while q and now - q[0] >= 1.0:
+                    q.popleft()
+                if len(q) >= self.rate:
+                    self.calls.append(Call(time.time(), account, region, body, "throttled"))
+                    return 400, {"__type": "ThrottlingException", "message": "Rate exceeded"}
+                q.append(now)
+            self.calls.append(Call(time.time(), account, region, body, "ok"))
+        if (account, region) in self.fail_with:
+            status, kind, msg = self.fail_with[(account, region)]
+            return status, {"__type": kind, "message": msg}
+        attrs = body.get("LookupAttributes") or []
+        if len(attrs) > 1:
+            return 400, {
+                "__type": "InvalidLookupAttributesException",
+                "message": "You cannot specify more than one lookup attribute.",
+            }
+        for a in attrs:
+            if a.get("AttributeKey") not in KEYS:
+                return 400, {
+                    "__type": "InvalidLookupAttributesException",
+                    "message": "bad AttributeKey",
+                }
+        max_results = body.get("MaxResults", 50)
+        if not isinstance(max_results, int) or not 1 <= max_results <= 50:
+            return 400, {
+                "__type": "InvalidMaxResultsException",
+                "message": "MaxResults must be 1..50",
+            }
+        start = body.get("StartTime")
+        end = body.get("EndTime")
+        if start is not None and end is not None and start > end:
+            return 400, {
+                "__type": "InvalidTimeRangeException",
+                "message": "StartTime after EndTime",
+            }
+        bound = {
+            k: body.get(k) for k in ("LookupAttributes", "StartTime", "EndTime", "EventCategory")
+        }
+        sig = hmac.new(
+            SECRET, json.dumps([account, region, bound], sort_keys=True).encode(), hashlib.sha256
+        ).hexdigest()[:16]
+        offset = 0
+        if body.get("NextToken"):
+            try:
+                tok = json.loads(base64.b64decode(body["NextToken"]))
+                offset = int(tok["o"])
+                if tok["s"] != sig:
+                    raise ValueError("token for other parameters")
+            except (ValueError, KeyError, TypeError):
+                return 400, {"__type": "InvalidNextTokenException", "message": "Invalid NextToken"}
+        matches = []
+        for t, rec in self._events(account, region):
+            if start is not None and t < start:
+                continue
+            if end is not None and t > end:
+                continue
+            if attrs and attrs[0]["AttributeValue"] not in _attr(rec, attrs[0]["AttributeKey"]):
+                continue
+            matches.append((t, rec))
+        page = matches[offset : offset + max_results]
+        out: dict[str, Any] = {"Events": [self._item(t, r) for t, r in page]}
+        if offset + max_results < len(matches):
+            tok = {"o": offset + max_results, "s": sig}
+            out["NextToken"] = base64.b64encode(json.dumps(tok).encode()).decode()
+        if self.latency:
+            time.sleep(self.latency)
+        return 200, out
+
+    @staticmethod
+    def _item(t: float, rec: dict[str, Any]) -> dict[str, Any]:
+        ui = rec.get("userIdentity") or {}
+        item: dict[str, Any] = {
+            "EventId": rec.get("eventID"),
+            "EventName": rec.get("eventName"),
+            "ReadOnly": str(rec.get("readOnly", "")).lower(),
+            "EventTime": t,
+            "EventSource": rec.get("eventSource"),
+            "Username": lookup_username(rec),
+            "Resources": resources(rec),
+            "CloudTrailEvent": json.dumps(rec),
+        }
+        if ui.get("accessKeyId"):
+            item["AccessKeyId"] = ui["accessKeyId"]
+        return item
+
+    # ------------------------------------------------------------------ serving
+
+    def start(self) -> str:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                n = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(n)
+                if self.headers.get("X-Amz-Target") != TARGET:
+                    self._send(
+                        400, {"__type": "UnknownOperationException", "message": "only LookupEvents"}
+                    )
+                    return
+                m = _CRED.search(self.headers.get("Authorization", ""))
+                if not m:
+                    self._send(
+                        403, {"__type": "MissingAuthenticationTokenException", "message": "no auth"}
+                    )
+                    return
+                akid, region = m.group(1), m.group(2)
+                account = fake.keys.get(akid)
+                if account is None:
+                    self._send(
+                        400,
+                        {
+                            "__type": "UnrecognizedClientException",
+                            "message": "The security token included in the request is invalid.",
+                        },
+                    )
+                    return
+                status, body = fake.handle(account, region, json.loads(raw or b"{}"))
+                self._send(status, body)
+
+            def _send(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("x-amzn-RequestId", "fake")
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+    def calls_for(self, account: str, region: str) -> list[Call]:
+        return [c for c in self.calls if c.account == account and c.region == region]

@@ -20,8 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fakes.cloudtrail import FakeCloudTrail  # noqa: E402
-from tests.test_lookup import END, records  # noqa: E402
+from tests.fakes.cloudtrail import END, FakeCloudTrail, records  # noqa: E402
 from trailtui.query import parse  # noqa: E402
 from trailtui.sources.lookup import (  # noqa: E402
     RateLimiter,
@@ -83,7 +82,9 @@ def main() -> None:
     for n in (1, 3, 10):
         store = Store(tmp / f"bench-{n}.sqlite")
         limiter = RateLimiter()
-        fetchers = build_fetchers(store, [Target(None, r) for r in REGIONS[:n]], plan_for(parse("")), *window)
+        fetchers = build_fetchers(
+            store, [Target(None, r) for r in REGIONS[:n]], plan_for(parse("")), *window
+        )
         for f in fetchers:
             f.limiter = limiter
             f._client()  # clients are made when a source opens, before the first fetch

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from .fakes.cloudtrail import FakeCloudTrail
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
@@ -39,3 +42,26 @@ def real_files() -> list[Path]:
     return sorted(
         p for p in REAL.rglob("*") if p.is_file() and p.suffix in (".json", ".jsonl", ".gz")
     )
+
+
+@pytest.fixture
+def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeCloudTrail]:
+    ct = FakeCloudTrail(keys={"AKIDA": "111111111111", "AKIDB": "222222222222"})
+    url = ct.start()
+    creds = tmp_path / "credentials"
+    creds.write_text(
+        "[acct-a]\naws_access_key_id = AKIDA\naws_secret_access_key = s\n"
+        "[acct-b]\naws_access_key_id = AKIDB\naws_secret_access_key = s\n"
+        "[default]\naws_access_key_id = AKIDA\naws_secret_access_key = s\n"
+    )
+    cfg = tmp_path / "config"
+    cfg.write_text("[default]\nregion = us-east-1\n")
+    for k in list(os.environ):
+        if k.startswith("AWS_"):
+            monkeypatch.delenv(k)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(cfg))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", url)  # boto3 resolves it; we don't override
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    yield ct
+    ct.stop()

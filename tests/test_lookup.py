@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,72 +23,7 @@ from trailtui.sources.lookup import (
 )
 from trailtui.store import Store
 
-from .fakes.cloudtrail import FakeCloudTrail
-
-END = datetime(2026, 11, 20, 6, tzinfo=UTC)
-NAMES = ["StopInstances", "StartInstances", "DescribeInstances", "GetObject", "AssumeRole"]
-
-
-def records(account: str, region: str, n: int, seed: int = 0) -> list[dict[str, Any]]:
-    import random
-
-    rng = random.Random(f"{account}{region}{seed}")
-    out = []
-    for i in range(n):
-        name = rng.choice(NAMES)
-        user = rng.choice(["alice", "bob", "ops-session"])
-        role = user == "ops-session"
-        out.append(
-            {
-                "eventVersion": "1.08",
-                "eventID": f"{account}-{region}-{seed}-{i}",
-                "eventTime": (END - timedelta(minutes=i * 7 + rng.randint(0, 5))).strftime(
-                    "%Y-%m-%dT%H:%M:%SZ"
-                ),
-                "eventName": name,
-                "eventSource": "ec2.amazonaws.com" if "Instances" in name else "s3.amazonaws.com",
-                "awsRegion": region,
-                "recipientAccountId": account,
-                "sourceIPAddress": rng.choice(["10.0.0.1", "203.0.113.9"]),
-                "readOnly": name.startswith(("Describe", "Get")),
-                "userIdentity": (
-                    {
-                        "type": "AssumedRole",
-                        "arn": f"arn:aws:sts::{account}:assumed-role/Ops/{user}",
-                        "accessKeyId": "ASIA" + account,
-                    }
-                    if role
-                    else {"type": "IAMUser", "userName": user, "accessKeyId": "AKIA" + user.upper()}
-                ),
-                "requestParameters": {"instancesSet": {"items": [{"instanceId": f"i-{i % 5}"}]}}
-                if "Instances" in name
-                else {},
-            }
-        )
-    return out
-
-
-@pytest.fixture
-def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeCloudTrail]:
-    ct = FakeCloudTrail(keys={"AKIDA": "111111111111", "AKIDB": "222222222222"})
-    url = ct.start()
-    creds = tmp_path / "credentials"
-    creds.write_text(
-        "[acct-a]\naws_access_key_id = AKIDA\naws_secret_access_key = s\n"
-        "[acct-b]\naws_access_key_id = AKIDB\naws_secret_access_key = s\n"
-        "[default]\naws_access_key_id = AKIDA\naws_secret_access_key = s\n"
-    )
-    cfg = tmp_path / "config"
-    cfg.write_text("[default]\nregion = us-east-1\n")
-    for k in list(os.environ):
-        if k.startswith("AWS_"):
-            monkeypatch.delenv(k)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(cfg))
-    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", url)  # boto3 resolves it; we don't override
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    yield ct
-    ct.stop()
+from .fakes.cloudtrail import END, FakeCloudTrail, records
 
 
 def _store(tmp_path: Path) -> Store:

@@ -180,3 +180,15 @@ def test_no_textual_in_the_core() -> None:
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_user_facet_counts_each_event_once(tmp_path: Path) -> None:
+    s = Store(tmp_path / "c.sqlite")
+    s.ingest(
+        [
+            parse_record(_rec(i, userIdentity={"type": "IAMUser", "userName": "alice"}))
+            for i in range(3)
+        ],
+        "t",
+    )
+    assert s.facet("user", parse(""), "al") == [("alice", 3)]

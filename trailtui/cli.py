@@ -659,6 +659,11 @@ def cmd_who(args: argparse.Namespace) -> int:
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
+    live_args = bool(args.profile or args.region or args.endpoint_url)
+    if live_args and (args.demo or args.from_paths):
+        _fail("--profile/--region fetch live events; don't combine them with --demo or --from")
+    if live_args:
+        return _explore_live(args)
     opened = open_source(args.demo, args.from_paths, args.cache)
     if not sys.stdout.isatty():
         # not a terminal (a pipe, a script): say what is there instead of drawing
@@ -683,6 +688,44 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
     return run_app(
         opened.store, opened.scope, opened.label, now=now, initial_filter=text, case=args.case
+    )
+
+
+def _explore_live(args: argparse.Namespace) -> int:
+    from . import locations
+    from .sources.lookup import resolve_regions, targets
+    from .store import Store, StoreError
+
+    profiles: list[str | None] = (
+        [p.strip() for p in args.profile.split(",")] if args.profile else [None]
+    )
+    try:
+        store = Store(args.cache or locations.default_cache_db())
+        regions = resolve_regions(args.region, profiles[0])
+    except StoreError as e:
+        _fail(str(e))
+    except Exception as e:  # boto3 configuration problems: one line
+        _fail(f"{type(e).__name__}: {e}")
+    if not regions:
+        _fail("no region: pass --region (or set AWS_REGION / a region in your profile)")
+    tgts = targets(profiles, regions)
+    scope = [store.origin_id(t.key, "lookup") for t in tgts]
+    if not sys.stdout.isatty():
+        _fail(
+            "the explorer needs a terminal; use `trailtui query ... --profile/--region` in scripts"
+        )
+    from .ui.app import run_app
+    from .ui.live import LiveSource
+
+    label = ", ".join(t.key.removeprefix("lookup:") for t in tgts)
+    return run_app(
+        store,
+        scope,
+        label,
+        initial_filter=args.filter or "",
+        case=args.case,
+        live=LiveSource(tgts, args.endpoint_url),
+        window="24h",
     )
 
 

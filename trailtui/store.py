@@ -710,13 +710,18 @@ class Store:
                 "GROUP BY v ORDER BY 2 DESC, v LIMIT ?"
             )
         elif fieldname == "user":
+            # one event counts once per value even when two columns hold it (an IAM user's
+            # display name is its user name)
             parts = [
-                f"SELECT e.{c} AS v FROM events e WHERE {where} AND e.{c} LIKE ? ESCAPE '\\' "
-                f"AND e.{c} != ''"
+                f"SELECT e.id AS id, e.{c} AS v FROM events e WHERE {where} "
+                f"AND e.{c} LIKE ? ESCAPE '\\' AND e.{c} != ''"
                 for c in ("principal", "user_name", "session_name")
             ]
             params = [x for _ in range(3) for x in [*params, like]]
-            q = f"SELECT v, count(*) FROM ({' UNION ALL '.join(parts)}) GROUP BY v ORDER BY 2 DESC, v LIMIT ?"
+            q = (
+                f"SELECT v, count(DISTINCT id) FROM ({' UNION ALL '.join(parts)}) "
+                "GROUP BY v ORDER BY 2 DESC, v LIMIT ?"
+            )
             rows = self._all(q, [*params, limit])
             return [(str(v), int(n)) for v, n in rows]
         elif fieldname == "readonly":

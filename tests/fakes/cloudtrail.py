@@ -21,7 +21,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -284,3 +284,48 @@ class FakeCloudTrail:
 
     def calls_for(self, account: str, region: str) -> list[Call]:
         return [c for c in self.calls if c.account == account and c.region == region]
+
+
+# --------------------------------------------------------------------------- test data
+
+END = datetime(2026, 11, 20, 6, tzinfo=UTC)
+NAMES = ["StopInstances", "StartInstances", "DescribeInstances", "GetObject", "AssumeRole"]
+
+
+def records(account: str, region: str, n: int, seed: int = 0) -> list[dict[str, Any]]:
+    import random
+
+    rng = random.Random(f"{account}{region}{seed}")
+    out = []
+    for i in range(n):
+        name = rng.choice(NAMES)
+        user = rng.choice(["alice", "bob", "ops-session"])
+        role = user == "ops-session"
+        out.append(
+            {
+                "eventVersion": "1.08",
+                "eventID": f"{account}-{region}-{seed}-{i}",
+                "eventTime": (END - timedelta(minutes=i * 7 + rng.randint(0, 5))).strftime(
+                    "%Y-%m-%dT%H:%M:%SZ"
+                ),
+                "eventName": name,
+                "eventSource": "ec2.amazonaws.com" if "Instances" in name else "s3.amazonaws.com",
+                "awsRegion": region,
+                "recipientAccountId": account,
+                "sourceIPAddress": rng.choice(["10.0.0.1", "203.0.113.9"]),
+                "readOnly": name.startswith(("Describe", "Get")),
+                "userIdentity": (
+                    {
+                        "type": "AssumedRole",
+                        "arn": f"arn:aws:sts::{account}:assumed-role/Ops/{user}",
+                        "accessKeyId": "ASIA" + account,
+                    }
+                    if role
+                    else {"type": "IAMUser", "userName": user, "accessKeyId": "AKIA" + user.upper()}
+                ),
+                "requestParameters": {"instancesSet": {"items": [{"instanceId": f"i-{i % 5}"}]}}
+                if "Instances" in name
+                else {},
+            }
+        )
+    return out

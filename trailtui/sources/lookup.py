@@ -287,12 +287,18 @@ class Fetcher:
             if not c.complete and c.start == s and c.end == e and c.next_token:
                 self.token = c.next_token
                 return
-        # a complete older window with the same start: only the gap since its end is new
-        for c in sorted(same, key=lambda c: -c.end):
-            if c.complete and c.start <= s < c.end < e:
-                self.start = datetime.fromtimestamp(c.end / 1000, tz=UTC)
-                self._merge_from = c.start
-                return
+        # a complete older window that starts no later: only the gap since its end is new
+        # (a window fetched with no attribute covers every attribute)
+        wider = [
+            c
+            for c in covs
+            if c.complete and c.filter_key in (self.key, "[]") and c.start <= s < c.end < e
+        ]
+        if wider:
+            newest = max(wider, key=lambda c: c.end)
+            self.start = datetime.fromtimestamp(newest.end / 1000, tz=UTC)
+            self._merge_from = s
+        del same
 
     _merge_from: int | None = None
 

@@ -32,6 +32,7 @@ from ..store import Row, Store
 from .base import WINDOWS
 from .evidence import EvidenceMixin
 from .investigate import InvestigateMixin
+from .live import LiveMixin, LiveSource
 from .widgets.detail import DetailView, EventTree
 from .widgets.event_list import EventList, header_line
 from .widgets.filter_bar import FilterBar, _quote
@@ -109,7 +110,7 @@ def _process_age() -> float:
         return -1.0
 
 
-class TrailApp(InvestigateMixin, EvidenceMixin):
+class TrailApp(LiveMixin, InvestigateMixin, EvidenceMixin):
     CSS_PATH = "app.tcss"
     TITLE = "trailtui"
 
@@ -157,8 +158,11 @@ class TrailApp(InvestigateMixin, EvidenceMixin):
         now: datetime | None = None,
         initial_filter: str = "",
         case: str = "default",
+        live: LiveSource | None = None,
+        window: str = "all",
     ) -> None:
         super().__init__()
+        self.live = live
         self.bookmarks = Bookmarks()
         self.case = Case.open(case)
         self.store = store
@@ -166,7 +170,7 @@ class TrailApp(InvestigateMixin, EvidenceMixin):
         self.label = label
         self.fixed_now = now
         self.filter_text = initial_filter
-        self.window_index = 0
+        self.window_index = [w for w, _ in WINDOWS].index(window)
         self.filter = Filter()
         self._detail_timer: Timer | None = None
         self.layout_choice: str | None = None  # None: by terminal width
@@ -254,6 +258,9 @@ class TrailApp(InvestigateMixin, EvidenceMixin):
         self.call_after_refresh(painted)
 
     def on_event_list_highlighted(self, msg: EventList.Highlighted) -> None:
+        fetching = any(w.group == "live" and not w.is_finished for w in self.workers)
+        if self.live is not None and not fetching and self.live_wants_more():
+            self.live_more()
         row = msg.row
         lst = self.event_list
         if lst.total is not None:
@@ -311,7 +318,10 @@ class TrailApp(InvestigateMixin, EvidenceMixin):
         for hist in self.query(Histogram):
             hist.set_data(counts, start, end)
 
-    @work(thread=True, group="coverage")
+    def refresh_coverage(self) -> None:
+        self._coverage()
+
+    @work(thread=True, exclusive=True, group="coverage")
     def _coverage(self) -> None:
         total = self.store.count(Filter(), self.scope)
         rng = self.store.time_range(self.scope)
@@ -438,7 +448,18 @@ def run_app(
     now: datetime | None = None,
     initial_filter: str = "",
     case: str = "default",
+    live: LiveSource | None = None,
+    window: str = "all",
 ) -> int:
-    app = TrailApp(store, scope, label, now=now, initial_filter=initial_filter, case=case)
+    app = TrailApp(
+        store,
+        scope,
+        label,
+        now=now,
+        initial_filter=initial_filter,
+        case=case,
+        live=live,
+        window=window,
+    )
     app.run()
     return 0

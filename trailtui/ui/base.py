@@ -79,7 +79,14 @@ class AppBase(App[int]):
         self.status.set(matches="counting…", busy="loading", message="")
         self.workers.cancel_group(self, "histogram")
         self.event_list.set_filter(f)
+        self.filter_applied(f)
         return True
+
+    def filter_applied(self, f: Filter) -> None:
+        """A new filter is on screen (sources that fetch lazily start here)."""
+
+    def refresh_coverage(self) -> None:
+        """Say again what the cache holds (after new events landed)."""
 
     def on_filter_bar_applied(self, msg: FilterBar.Applied) -> None:
         if self.apply_filter(msg.text):

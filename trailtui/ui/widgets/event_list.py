@@ -168,6 +168,20 @@ class EventList(ScrollView, can_focus=True):
             self._fetch(0)  # the count starts once the first window is on screen
         self.refresh()
 
+    def reload(self) -> None:
+        """The data under the same filter changed (a live fetch landed): re-read it, keep
+        the cursor where it is."""
+        self.generation += 1
+        self.workers.cancel_group(self, "list-count")
+        self.pages.clear()
+        self.pending.clear()
+        self.total = None
+        self.known = max(self.known, self.cursor + 1)
+        self._fetch(0)
+        if self.cursor >= PAGE:
+            self._fetch(self.cursor // PAGE)
+        self.refresh()
+
     def row_at(self, index: int) -> Row | None:
         page = self.pages.get(index // PAGE)
         if page is None:

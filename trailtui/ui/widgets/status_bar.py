@@ -20,6 +20,7 @@ class StatusBar(Widget):
         self.matches = "…"
         self.coverage = ""
         self.busy = ""
+        self.live = ""
         self.message = ""
         self.error = False
         self.text = Text()
@@ -29,6 +30,7 @@ class StatusBar(Widget):
         matches: str | None = None,
         coverage: str | None = None,
         busy: str | None = None,
+        live: str | None = None,
         message: str | None = None,
         error: bool = False,
     ) -> None:
@@ -38,6 +40,8 @@ class StatusBar(Widget):
             self.coverage = coverage
         if busy is not None:
             self.busy = busy
+        if live is not None:
+            self.live = live
         if message is not None:
             self.message, self.error = message, error
         t = Text()
@@ -45,9 +49,10 @@ class StatusBar(Widget):
         if self.coverage:
             t.append("  │  ", style="dim")
             t.append(clean(self.coverage, 120))
-        if self.busy:
-            t.append("  │  ", style="dim")
-            t.append(clean(self.busy, 60), style="yellow")
+        for part in (self.busy, self.live):
+            if part:
+                t.append("  │  ", style="dim")
+                t.append(clean(part, 100), style="yellow")
         if self.message:
             t.append("  │  ", style="dim")
             t.append(clean(self.message, 200), style="bold red" if self.error else "")

@@ -263,3 +263,25 @@ def test_terminal_escapes_in_fields_are_kept_as_data() -> None:
     ua = "\x1b[31mred\x1b]8;;https://evil\x07link\x1b]8;;\x07 [bold]x[/]"
     ev = parse_record(dict(RECORD, userAgent=ua))
     assert ev.user_agent == ua  # data is kept as is; escaping happens when rendering
+
+
+def test_session_tokens_are_never_kept() -> None:
+    rec = {
+        "eventID": "sts-1",
+        "eventTime": "2024-05-01T00:00:00Z",
+        "eventName": "AssumeRole",
+        "eventSource": "sts.amazonaws.com",
+        "responseElements": {
+            "credentials": {
+                "accessKeyId": "ASIAISSUED",
+                "sessionToken": "IQoJb3JpZ2luX2VjEJr//////////secret",
+                "secretAccessKey": "wJalrXUtnFEMI/K7MDENG",
+                "expiration": "May 1, 2024, 1:00:00 AM",
+            }
+        },
+    }
+    ev = parse_record(rec)
+    assert ev.issued_key == "ASIAISSUED"
+    text = json.dumps(ev.raw)
+    assert "IQoJb3JpZ2luX2VjEJr" not in text and "wJalrXUtnFEMI" not in text
+    assert ev.raw["responseElements"]["credentials"]["accessKeyId"] == "ASIAISSUED"

@@ -309,14 +309,25 @@ ISSUERS = frozenset(
 )
 
 
+SECRET_FIELDS = ("sessionToken", "secretAccessKey")
+REDACTED = "<redacted by trailtui>"
+
+
 def issued_key(name: str, record: dict[str, Any]) -> str:
+    """The access key id an STS call issued. Its session token and secret, which CloudTrail
+    may log, are redacted in place: trailtui never stores credentials."""
     if name not in ISSUERS:
         return ""
     resp = record.get("responseElements")
     if not isinstance(resp, dict):
         return ""
     creds = resp.get("credentials")
-    return _s(creds.get("accessKeyId")) if isinstance(creds, dict) else ""
+    if not isinstance(creds, dict):
+        return ""
+    for k in SECRET_FIELDS:
+        if isinstance(creds.get(k), str) and creds[k] and not creds[k].startswith("<"):
+            creds[k] = REDACTED
+    return _s(creds.get("accessKeyId"))
 
 
 def derive_event_id(record: dict[str, Any]) -> str:

@@ -172,7 +172,9 @@ def test_two_processes_share_one_cache(tmp_path: Path) -> None:
 
 def test_no_textual_in_the_core() -> None:
     code = (
-        "import sys, trailtui.cli, trailtui.store, trailtui.query, trailtui.events, "
+        "import sys, trailtui.cli, trailtui.commands, trailtui.opening, trailtui.store, "
+        "trailtui.query, trailtui.events, trailtui.history, trailtui.identity, trailtui.bookmarks, "
+        "trailtui.sources.lookup, "
         "trailtui.sources.files, trailtui.sources.demo, trailtui.export, trailtui.safe;"
         "trailtui.cli.build_parser();"
         "bad=[m for m in sys.modules if m.split('.')[0] in ('textual','boto3')];"

@@ -19,7 +19,6 @@ import gzip
 import hashlib
 import json
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -588,18 +587,3 @@ def parse_file(path: Path) -> ParseResult:
     if not data:
         return ParseResult(kind="empty", error="empty file")
     return parse_bytes(data, where)
-
-
-INPUT_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".gz", ".log")
-
-
-def iter_input_files(paths: list[Path]) -> Iterator[Path]:
-    """Files under the given paths, newest-name first within a folder (sorted, reversed)."""
-    for p in paths:
-        if p.is_dir():
-            files = [
-                f for f in p.rglob("*") if f.is_file() and f.name.lower().endswith(INPUT_SUFFIXES)
-            ]
-            yield from sorted(files, reverse=True)
-        else:
-            yield p

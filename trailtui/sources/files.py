@@ -7,14 +7,28 @@ the same tree only reads what changed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..events import iter_input_files, parse_file
+from ..events import parse_file
 from ..store import Store
 
 ORIGIN_KIND = "file"
+
+INPUT_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".gz", ".log")
+
+
+def iter_input_files(paths: list[Path]) -> Iterator[Path]:
+    """Files under the given paths, newest-name first within a folder (sorted, reversed)."""
+    for p in paths:
+        if p.is_dir():
+            files = [
+                f for f in p.rglob("*") if f.is_file() and f.name.lower().endswith(INPUT_SUFFIXES)
+            ]
+            yield from sorted(files, reverse=True)
+        else:
+            yield p
 
 
 @dataclass(slots=True)

@@ -1,0 +1,235 @@
+"""Opening a source for a command: the demo, files and folders (ingested first), the whole
+cache, or live LookupEvents; each gives the store and the scope of its events."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .cli import EXIT_USAGE, _fail
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .query import Filter
+    from .sources.files import IngestReport
+    from .sources.lookup import Target
+    from .store import Store
+
+
+@dataclass(slots=True)
+class Opened:
+    store: Store
+    scope: list[int] | None
+    label: str
+
+
+def open_source(
+    demo: bool, from_paths: Sequence[str] | None, cache: Path | None, quiet: bool = False
+) -> Opened:
+    """The store and the scope (origin ids) for --demo / --from / the whole cache."""
+    from . import locations
+    from .store import Store, StoreError
+
+    try:
+        if demo:
+            from .sources.demo import DEMO_ORIGIN, ensure_demo_store
+
+            path = cache or locations.demo_cache_db()
+            if not path.exists() and not quiet:
+                sys.stderr.write("trailtui: generating the demo incident (first run only)…\n")
+            store = ensure_demo_store(path)
+            return Opened(store, None, DEMO_ORIGIN)
+        store = Store(cache or locations.default_cache_db())
+    except StoreError as e:
+        _fail(str(e))
+    if from_paths:
+        paths = [Path(p) for p in from_paths]
+        missing = [str(p) for p in paths if not p.exists()]
+        if missing:
+            _fail(f"no such file or folder: {', '.join(missing)}")
+        report = run_ingest(store, paths, quiet=quiet, summary=False)
+        for fr in report.rejected_files:
+            sys.stderr.write(f"trailtui: skipped {fr.path}: {fr.error}\n")
+        from .sources.files import origin_uri
+
+        scope = store.origins_under([origin_uri(p) for p in paths])
+        return Opened(store, scope, ", ".join(str(p) for p in paths))
+    return Opened(store, None, "cache")
+
+
+def open_live(args: argparse.Namespace, f: Filter, limit: int | None) -> Opened:
+    """Fetch what LookupEvents has for the filter and window (progress on stderr), into the
+    cache; the scope is those account-regions."""
+    import time
+    from datetime import UTC, datetime
+
+    from .sources.lookup import LookupError_, build_fetchers, fetch_all, plan_for
+
+    store, tgts = live_targets(args)
+    plan = plan_for(f)
+    start = f.since or datetime.now(UTC)
+    end = f.until or datetime.now(UTC)
+    err = sys.stderr
+    if plan.full_scan:
+        err.write("trailtui: no equality to push to LookupEvents: a full scan of the window\n")
+    else:
+        pushed = ", ".join(c[0]["AttributeKey"] + "=" + c[0]["AttributeValue"] for c in plan.calls)
+        err.write(f"trailtui: LookupEvents with {pushed}; the rest of the filter applies locally\n")
+    fetchers = build_fetchers(store, tgts, plan, start, end, args.endpoint_url)
+    scope_keys = [t.key for t in tgts]
+    t0 = time.perf_counter()
+    done = {"events": 0, "pages": 0}
+
+    def on_page(fe: object) -> None:
+        done["pages"] += 1
+        done["events"] = sum(x.stats.events for x in fetchers)
+        rate = done["events"] / max(time.perf_counter() - t0, 1e-6)
+        err.write(
+            f"\rtrailtui: {done['pages']} pages, {done['events']:,} events ({rate:,.0f}/s)   "
+        )
+        err.flush()
+
+    def enough() -> bool:
+        if limit is None:
+            return False
+        scope = store.origins_under(scope_keys)
+        return store.count(f, scope) >= limit
+
+    try:
+        errors = fetch_all(fetchers, on_page=on_page, enough=enough)
+    except LookupError_ as e:
+        errors = [str(e)]
+    if done["pages"]:
+        err.write("\n")
+    skipped = sum(1 for x in fetchers if x.stats.skipped)
+    if skipped:
+        err.write(f"trailtui: {skipped} of {len(fetchers)} lookups served from the cache\n")
+    for line in dict.fromkeys(errors):
+        err.write(f"trailtui: {line}\n")
+    if errors and not store.origins_under(scope_keys):
+        raise SystemExit(EXIT_USAGE)
+    scope = store.origins_under(scope_keys)
+    return Opened(store, scope, ", ".join(scope_keys))
+
+
+def run_ingest(
+    store: Store,
+    paths: Sequence[Path],
+    quiet: bool = False,
+    summary: bool = True,
+    force: bool = False,
+) -> IngestReport:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from .sources.files import FileReport, ingest_paths
+
+    console = Console(file=sys.stderr, highlight=False)
+    counts = {"events": 0}
+    import time
+
+    t0 = time.perf_counter()
+    progress = Progress(
+        TextColumn("[bold]ingest"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("files"),
+        TextColumn("{task.fields[events]:,} events"),
+        TextColumn("{task.fields[rate]:,.0f} events/s"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet or not console.is_terminal,
+        transient=not summary,
+    )
+    with progress:
+        task = progress.add_task("ingest", total=None, events=0, rate=0.0)
+
+        def on_progress(done: int, total: int, fr: FileReport) -> None:
+            counts["events"] += fr.events
+            elapsed = max(time.perf_counter() - t0, 1e-6)
+            progress.update(
+                task,
+                completed=done,
+                total=total,
+                events=counts["events"],
+                rate=counts["events"] / elapsed,
+            )
+
+        report = ingest_paths(store, paths, progress=on_progress, force=force)
+    if summary:
+        print_ingest_summary(report, console)
+    return report
+
+
+def print_ingest_summary(report: IngestReport, console: Console) -> None:
+    from rich.text import Text
+
+    from .safe import clean
+
+    rate = report.events / report.seconds if report.seconds > 0 else 0.0
+    n_files = len(report.files)
+    console.print(
+        Text(
+            f"{report.added:,} events added, {report.duplicates:,} duplicates skipped, "
+            f"{n_files:,} files read in {report.seconds:.1f}s ({rate:,.0f} events/s)"
+            + (
+                f", {report.unchanged:,} unchanged since the last ingest"
+                if report.unchanged
+                else ""
+            )
+        )
+    )
+    digests = sum(1 for f in report.files if f.digest)
+    if digests:
+        console.print(Text(f"{digests} CloudTrail digest files recognised and skipped"))
+    bad = report.rejected_files
+    if bad:
+        console.print(Text(f"{len(bad)} files rejected:", style="bold red"))
+        for fr in bad:
+            console.print(Text(f"  {clean(fr.path)}: {clean(fr.error)}"))
+    for fr in report.damaged_files:
+        console.print(
+            Text(
+                f"  {clean(fr.path)}: read in part ({fr.events} events kept): {clean(fr.error)}",
+                style="yellow",
+            )
+        )
+    if report.rejected_records:
+        console.print(
+            Text(
+                f"{report.rejected_records:,} records rejected (kept the rest of their files)",
+                style="yellow",
+            )
+        )
+
+
+def live_targets(args: argparse.Namespace) -> tuple[Store, list[Target]]:
+    """The cache and the account-regions of --profile / --region (one line on any problem)."""
+    from . import locations
+    from .sources.lookup import resolve_regions, targets
+    from .store import Store, StoreError
+
+    profiles: list[str | None] = (
+        [p.strip() for p in args.profile.split(",")] if args.profile else [None]
+    )
+    try:
+        store = Store(args.cache or locations.default_cache_db())
+        regions = resolve_regions(args.region, profiles[0])
+    except StoreError as e:
+        _fail(str(e))
+    except Exception as e:  # boto3 configuration problems: one line
+        _fail(f"{type(e).__name__}: {e}")
+    if not regions:
+        _fail("no region: pass --region (or set AWS_REGION / a region in your profile)")
+    return store, targets(profiles, regions)

@@ -263,3 +263,34 @@ def test_pivot_terms() -> None:
 def test_list_renders_rows(make_app: Callable[..., TrailApp]) -> None:
     del make_app
     assert list_text  # used by other tests
+
+
+async def test_keys_typed_right_after_slash_go_to_the_filter(
+    make_app: Callable[..., TrailApp],
+) -> None:
+    from textual import events
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        # all at once, as a fast typist or a paste over SSH delivers them
+        driver = app._driver
+        assert driver is not None
+        for key, ch in [("slash", "/"), ("e", "e"), ("r", "r"), ("c", "c")]:
+            ev = events.Key(key, ch)
+            ev.set_sender(app)
+            driver.send_message(ev)
+        await pilot.pause()
+        await pilot.pause()
+        assert app.bar.input.value == "erc"
+        assert app.screen is app.screen_stack[0]  # e did not open the export screen
+
+
+async def test_slash_in_a_text_field_is_a_character(make_app: Callable[..., TrailApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"name:/^Stop/", "enter")
+        await settle(pilot)
+        assert app.filter_text == "name:/^Stop/"
+        assert app.event_list.total == app.store.count(app.effective("name:/^Stop/"))

@@ -20,7 +20,7 @@ from textual.containers import Container, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from ..bookmarks import BookmarkError, Bookmarks, Case
@@ -117,7 +117,8 @@ class TrailApp(LiveMixin, InvestigateMixin, EvidenceMixin):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("slash", "focus_filter", "Filter", id="app.filter"),
+        # priority: runs as the key arrives, so what is typed right after / lands in the bar
+        Binding("slash", "focus_filter", "Filter", priority=True, id="app.filter"),
         Binding("enter", "open_detail", "Detail", show=False, id="app.detail"),
         Binding("w", "cycle_window", "Window", id="app.window"),
         Binding("L", "toggle_layout", "Layout", id="app.layout"),
@@ -379,7 +380,15 @@ class TrailApp(LiveMixin, InvestigateMixin, EvidenceMixin):
         ]
 
     def action_focus_filter(self) -> None:
-        self.bar.input.focus()
+        focused = self.focused
+        if isinstance(focused, Input):
+            focused.insert_text_at_cursor("/")  # a / typed in a text field (regex, path)
+            return
+        if self.screen is not self.screen_stack[0]:
+            return  # a dialog is open
+        # at once, not on the next loop turn (Widget.focus): keys typed right after / must land
+        # in the filter bar, not trigger the list's bindings
+        self.screen.set_focus(self.bar.input)
 
     def action_open_detail(self) -> None:
         if self.focused is self.event_list:

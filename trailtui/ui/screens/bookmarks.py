@@ -29,6 +29,8 @@ class BookmarkPicker(ModalScreen[Bookmark | None]):
         Binding("up", "move(-1)", "Up", show=False, id="bookmarks.up"),
     ]
 
+    AUTO_FOCUS = "#bookmark-search"  # focused as the screen opens, so fast typing is not lost
+
     DEFAULT_CSS = """
     BookmarkPicker { align: center middle; }
     BookmarkPicker > Vertical { width: 110; max-width: 95%; height: auto; max-height: 90%; border: round $accent; background: $surface; padding: 0 1; }

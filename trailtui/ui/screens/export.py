@@ -35,6 +35,8 @@ class ExportScreen(ModalScreen[Path | None]):
         Binding("escape", "cancel", "Cancel", id="export.cancel"),
     ]
 
+    AUTO_FOCUS = "#export-path"  # focused as the screen opens, so fast typing is not lost
+
     DEFAULT_CSS = """
     ExportScreen { align: center middle; }
     ExportScreen > Vertical { width: 90; max-width: 95%; height: auto; border: round $accent; background: $surface; padding: 0 1; }

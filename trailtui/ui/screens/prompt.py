@@ -17,6 +17,8 @@ class PromptScreen(ModalScreen[str | None]):
         Binding("escape", "cancel", "Cancel", id="prompt.cancel"),
     ]
 
+    AUTO_FOCUS = "#prompt-input"  # focused as the screen opens, so fast typing is not lost
+
     DEFAULT_CSS = """
     PromptScreen { align: center middle; }
     PromptScreen > Vertical { width: 80; max-width: 95%; height: auto; border: round $accent; background: $surface; padding: 0 1; }

@@ -382,9 +382,6 @@ class Case:
 
         _update(self.path, "pin", CASE_HEADER, change)
 
-    def is_pinned(self, event_id: str) -> bool:
-        return any(p.event_id == event_id for p in self.pins())
-
 
 def stamp() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime())

@@ -108,10 +108,6 @@ class Filter:
     since: datetime | None = None
     until: datetime | None = None
 
-    @property
-    def is_empty(self) -> bool:
-        return not (self.terms or self.words or self.since or self.until)
-
     def with_window(self, since: datetime | None, until: datetime | None) -> Filter:
         return Filter(self.text, self.terms, self.words, since, until)
 

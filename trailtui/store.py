@@ -523,10 +523,6 @@ class Store:
         row = self._one("SELECT raw FROM events WHERE id=?", (event_rowid,))
         return None if row is None else decompress_raw(row[0])
 
-    def raw_by_event_id(self, event_id: str) -> str | None:
-        row = self._one("SELECT raw FROM events WHERE event_id=?", (event_id,))
-        return None if row is None else decompress_raw(row[0])
-
     def time_range(self, scope: Sequence[int] | None = None) -> tuple[int, int] | None:
         where, params = self._where(Filter(), scope)
         row = self._one(f"SELECT min(e.ts), max(e.ts) FROM events e WHERE {where}", params)

@@ -74,9 +74,9 @@ def cmd_query(args: argparse.Namespace) -> int:
     text = args.filter
     if args.bookmark:
         text = (_bookmark(args.bookmark).filter_text() + " " + text).strip()
-    live = bool(args.profile or args.region or args.endpoint_url)
-    if live and (args.demo or args.from_paths):
-        _fail("--profile/--region fetch live events; don't combine them with --demo or --from")
+    live = bool(args.profile or args.region or args.endpoint_url) and not args.from_paths
+    if live and args.demo:
+        _fail("--profile/--region fetch live events; don't combine them with --demo")
     if live:
         from datetime import UTC, datetime, timedelta
 
@@ -86,7 +86,14 @@ def cmd_query(args: argparse.Namespace) -> int:
         opened = open_live(args, f, args.limit)
     else:
         f = build_filter(text, args.since, args.until)
-        opened = open_source(args.demo, args.from_paths, args.cache, quiet=args.format != "table")
+        opened = open_source(
+            args.demo,
+            args.from_paths,
+            args.cache,
+            quiet=args.format != "table",
+            args=args,
+            window=(f.since, f.until),
+        )
     store = opened.store
     out = sys.stdout
     try:
@@ -294,12 +301,12 @@ def cmd_who(args: argparse.Namespace) -> int:
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
-    live_args = bool(args.profile or args.region or args.endpoint_url)
-    if live_args and (args.demo or args.from_paths):
-        _fail("--profile/--region fetch live events; don't combine them with --demo or --from")
+    live_args = bool(args.profile or args.region or args.endpoint_url) and not args.from_paths
+    if live_args and args.demo:
+        _fail("--profile/--region fetch live events; don't combine them with --demo")
     if live_args:
         return _explore_live(args)
-    opened = open_source(args.demo, args.from_paths, args.cache)
+    opened = open_source(args.demo, args.from_paths, args.cache, args=args)
     if not sys.stdout.isatty():
         # not a terminal (a pipe, a script): say what is there instead of drawing
         return _summary(opened)

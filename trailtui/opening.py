@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from .cli import EXIT_USAGE, _fail
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from rich.console import Console
 
     from .query import Filter
@@ -29,9 +31,15 @@ class Opened:
 
 
 def open_source(
-    demo: bool, from_paths: Sequence[str] | None, cache: Path | None, quiet: bool = False
+    demo: bool,
+    from_paths: Sequence[str] | None,
+    cache: Path | None,
+    quiet: bool = False,
+    args: argparse.Namespace | None = None,
+    window: tuple[datetime | None, datetime | None] = (None, None),
 ) -> Opened:
-    """The store and the scope (origin ids) for --demo / --from / the whole cache."""
+    """The store and the scope (origin ids) for --demo / --from (files, folders, s3://) /
+    the whole cache. S3 reads only the window (default: the last 24 h)."""
     from . import locations
     from .store import Store, StoreError
 
@@ -47,6 +55,14 @@ def open_source(
         store = Store(cache or locations.default_cache_db())
     except StoreError as e:
         _fail(str(e))
+    s3_urls = [p for p in from_paths or [] if str(p).startswith("s3://")]
+    scope: list[int] = []
+    labels: list[str] = []
+    if s3_urls:
+        scope, labels = _open_s3(store, s3_urls, args, window, quiet)
+        from_paths = [p for p in from_paths or [] if p not in s3_urls]
+        if not from_paths:
+            return Opened(store, scope, ", ".join(labels))
     if from_paths:
         paths = [Path(p) for p in from_paths]
         missing = [str(p) for p in paths if not p.exists()]
@@ -57,9 +73,57 @@ def open_source(
             sys.stderr.write(f"trailtui: skipped {fr.path}: {fr.error}\n")
         from .sources.files import origin_uri
 
-        scope = store.origins_under([origin_uri(p) for p in paths])
-        return Opened(store, scope, ", ".join(str(p) for p in paths))
+        scope += store.origins_under([origin_uri(p) for p in paths])
+        return Opened(store, scope, ", ".join(labels + [str(p) for p in paths]))
     return Opened(store, None, "cache")
+
+
+def _open_s3(
+    store: Store,
+    urls: Sequence[str],
+    args: argparse.Namespace | None,
+    window: tuple[datetime | None, datetime | None],
+    quiet: bool,
+) -> tuple[list[int], list[str]]:
+    """Read the window's trail log files from S3 (newest first, each object once)."""
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from .sources.s3 import S3Location, S3Stats, S3Trail, make_client
+
+    end = window[1] or datetime.now(UTC)
+    start = window[0] or end - timedelta(hours=24)
+    profile = getattr(args, "profile", None)
+    region = getattr(args, "region", None)
+    scope: list[int] = []
+    for url in urls:
+        try:
+            loc = S3Location.parse(url)
+            trail = S3Trail(make_client(profile, region), loc)
+
+            def progress(st: S3Stats) -> None:
+                if quiet:
+                    return
+                secs = max(time.perf_counter() - st.started, 1e-6)
+                sys.stderr.write(
+                    f"\rtrailtui: {st.objects:,} objects, {st.bytes / 1e6:,.1f} MB, "
+                    f"{st.events:,} events ({st.events / secs:,.0f}/s), {st.skipped:,} already read   "
+                )
+                sys.stderr.flush()
+
+            st = trail.ingest(store, start, end, progress)
+        except ValueError as e:
+            _fail(str(e))
+        except Exception as e:  # boto3/S3 problems: one line
+            from .sources.lookup import Target, friendly
+
+            _fail(friendly(e, Target(profile, region or "")).replace("CloudTrail", "S3"))
+        if st.objects and not quiet:
+            sys.stderr.write("\n")
+        for key, why in st.rejected[:20]:
+            sys.stderr.write(f"trailtui: skipped s3://{loc.bucket}/{key}: {why}\n")
+        scope += store.origins_under([loc.uri])
+    return scope, list(urls)
 
 
 def open_live(args: argparse.Namespace, f: Filter, limit: int | None) -> Opened:

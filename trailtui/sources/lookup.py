@@ -298,7 +298,6 @@ class Fetcher:
             newest = max(wider, key=lambda c: c.end)
             self.start = datetime.fromtimestamp(newest.end / 1000, tz=UTC)
             self._merge_from = s
-        del same
 
     _merge_from: int | None = None
 

@@ -5,48 +5,17 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from trailtui.query import parse
-from trailtui.sources.s3 import S3Location, S3Trail, make_client
+from trailtui.sources.s3 import S3Location, S3Trail
 from trailtui.store import Store
 
-BUCKET = "trail-bucket"
+from .conftest import BUCKET
+
 DAY = datetime(2026, 11, 19, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for k in list(os.environ):
-        if k.startswith("AWS_"):
-            monkeypatch.delenv(k)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_url)  # boto3 resolves it; we don't override
-    client = make_client()
-    client.create_bucket(Bucket=BUCKET)
-    yield client
-    objs = client.list_objects_v2(Bucket=BUCKET).get("Contents", [])
-    for o in objs:
-        client.delete_object(Bucket=BUCKET, Key=o["Key"])
-    client.delete_bucket(Bucket=BUCKET)
 
 
 def _rec(i: int, t: datetime, region: str, account: str) -> dict[str, Any]:

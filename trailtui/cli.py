@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="trailtui",
         description="Explore AWS CloudTrail events from the terminal.",
-        epilog="Commands: ingest, query, history, who, bookmarks, case. Without a command, "
+        epilog="Commands: ingest, query, history, who, bookmarks, case, verify. Without a command, "
         "opens the explorer.",
     )
     p.add_argument("--version", action="version", version=_version())
@@ -105,6 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
         "import", help="add the bookmarks of a TOML file (same names are replaced)"
     )
     bi.add_argument("file", type=Path)
+
+    v = sub.add_parser(
+        "verify",
+        help="validate trail log file integrity (digests, hashes, signatures)",
+        description="Like `aws cloudtrail validate-logs`. Exit 0 when everything is valid, 1 otherwise.",
+    )
+    v.add_argument("location", metavar="s3://BUCKET[/PREFIX]")
+    v.add_argument("--since", metavar="WHEN", default="24h")
+    v.add_argument("--until", metavar="WHEN")
+    _add_live_args(v)
 
     c = sub.add_parser("case", help="pinned evidence: show or export a case")
     csub = c.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -167,6 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cmd_history,
         cmd_ingest,
         cmd_query,
+        cmd_verify,
         cmd_who,
     )
 
@@ -183,6 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_bookmarks(args)
         if args.command == "case":
             return cmd_case(args)
+        if args.command == "verify":
+            return cmd_verify(args)
         return cmd_explore(args)
     except KeyboardInterrupt:
         return 130

@@ -150,7 +150,7 @@ def print_table(store: Store, f: Filter, scope: list[int] | None, limit: int | N
         offset += len(rows)
         if len(rows) < want:
             break
-    err = Console(file=sys.stderr, highlight=False)
+    err = Console(file=sys.stderr, highlight=False, soft_wrap=True)
     if not n:
         err.print(Text("no events match"))
         return 0
@@ -372,3 +372,33 @@ def _summary(opened: Opened) -> int:
         a, b = (datetime.fromtimestamp(x / 1000, tz=UTC) for x in rng)
         console.print(Text(f"from {a:%Y-%m-%d %H:%M} to {b:%Y-%m-%d %H:%M} UTC"))
     return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from .integrity import public_keys, render, verify
+    from .query import parse_when
+    from .safe import clean
+    from .sources.s3 import S3Location, S3Trail, make_client
+
+    now = datetime.now(UTC)
+    try:
+        start = parse_when(args.since, now)
+        end = parse_when(args.until, now, end_of_day=True) if args.until else now
+        loc = S3Location.parse(args.location)
+    except ValueError as e:
+        _fail(str(e))
+    keys: dict[str, bytes] | None
+    why = ""
+    try:
+        keys = public_keys(start, end, args.profile, args.region)
+    except Exception as e:  # said plainly: the signatures are then not checked
+        keys, why = None, f"CloudTrail ListPublicKeys failed ({type(e).__name__}: {e})"
+    try:
+        report = verify(S3Trail(make_client(args.profile, args.region), loc), start, end, keys, why)
+    except Exception as e:
+        _fail(f"{type(e).__name__}: {e}")
+    for line in render(report):
+        sys.stdout.write(clean(line, 2000) + "\n")
+    return EXIT_OK if report.ok else EXIT_NO_MATCH

@@ -199,7 +199,7 @@ def run_ingest(
 
     from .sources.files import FileReport, ingest_paths
 
-    console = Console(file=sys.stderr, highlight=False)
+    console = Console(file=sys.stderr, highlight=False, soft_wrap=True)
     counts = {"events": 0}
     import time
 

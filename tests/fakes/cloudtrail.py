@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
+KEYS_TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.ListPublicKeys"
 KEYS = (
     "EventId",
     "EventName",
@@ -113,6 +114,7 @@ class FakeCloudTrail:
     latency: float = 0.0  # seconds added to each call
     calls: list[Call] = field(default_factory=list)
     fail_with: dict[tuple[str, str], tuple[int, str, str]] = field(default_factory=dict)
+    public_keys: list[dict[str, Any]] = field(default_factory=list)  # ListPublicKeys answers
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -238,7 +240,11 @@ class FakeCloudTrail:
             def do_POST(self) -> None:
                 n = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(n)
-                if self.headers.get("X-Amz-Target") != TARGET:
+                target = self.headers.get("X-Amz-Target")
+                if target == KEYS_TARGET:
+                    self._send(200, {"PublicKeyList": fake.public_keys})
+                    return
+                if target != TARGET:
                     self._send(
                         400, {"__type": "UnknownOperationException", "message": "only LookupEvents"}
                     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sqlite3
 import threading
 import time
@@ -23,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from .events import Event, dumps_raw
+from .facets import FacetsMixin
 from .locations import ensure_private_dir
 from .query import Filter, compile_regex, fold, ip_in, ipv4_int, to_sql
 from .schema import (
     _SCHEMA,
-    FACET_COLUMNS,
     LIST_COLUMNS,
     SCHEMA_VERSION,
     compress_raw,
@@ -136,7 +135,7 @@ def _row(r: Sequence[Any]) -> Row:
 _INSERT = f"INSERT INTO events VALUES ({','.join('?' * 26)})"
 
 
-class Store:
+class Store(FacetsMixin):
     """One SQLite cache file. Thread-safe enough for one writer and many readers: every
     thread gets its own connection."""
 
@@ -529,82 +528,6 @@ class Store:
         if row is None or row[0] is None:
             return None
         return int(row[0]), int(row[1])
-
-    def histogram(
-        self,
-        f: Filter,
-        start: int,
-        end: int,
-        bins: int,
-        scope: Sequence[int] | None = None,
-        cancelled: Callable[[], bool] | None = None,
-    ) -> list[int]:
-        """Event counts in ``bins`` equal slices of [start, end] (ms)."""
-        if bins <= 0 or end <= start:
-            return [0] * max(bins, 0)
-        where, params = self._where(f, scope)
-        span = end - start + 1
-        q = (
-            f"SELECT ((e.ts - ?) * ?) / ? AS b, count(*) FROM events e WHERE {where} "
-            "AND e.ts >= ? AND e.ts <= ? GROUP BY b"
-        )
-        out = [0] * bins
-        with self._cancellable(cancelled) as c:
-            rows = c.execute(q, [start, bins, span, *params, start, end]).fetchall()
-        for b, n in rows:
-            if 0 <= int(b) < bins:
-                out[int(b)] = int(n)
-        return out
-
-    def facet(
-        self,
-        fieldname: str,
-        f: Filter | None = None,
-        prefix: str = "",
-        limit: int = 10,
-        scope: Sequence[int] | None = None,
-    ) -> list[tuple[str, int]]:
-        """Top values of a field (with counts) under the filter, optionally by prefix."""
-        where, params = self._where(f or Filter(), scope)
-        like = re.sub(r"([%_\\])", r"\\\1", prefix) + "%"
-        if fieldname in ("resource", "type"):
-            col = "r.name" if fieldname == "resource" else "r.type"
-            q = (
-                f"SELECT {col} AS v, count(*) FROM resources r JOIN events e ON e.id = r.event "
-                f"WHERE {where} AND {col} LIKE ? ESCAPE '\\' AND {col} != '' "
-                "GROUP BY v ORDER BY 2 DESC, v LIMIT ?"
-            )
-        elif fieldname == "user":
-            # one event counts once per value even when two columns hold it (an IAM user's
-            # display name is its user name)
-            parts = [
-                f"SELECT e.id AS id, e.{c} AS v FROM events e WHERE {where} "
-                f"AND e.{c} LIKE ? ESCAPE '\\' AND e.{c} != ''"
-                for c in ("principal", "user_name", "session_name")
-            ]
-            params = [x for _ in range(3) for x in [*params, like]]
-            q = (
-                f"SELECT v, count(DISTINCT id) FROM ({' UNION ALL '.join(parts)}) "
-                "GROUP BY v ORDER BY 2 DESC, v LIMIT ?"
-            )
-            rows = self._all(q, [*params, limit])
-            return [(str(v), int(n)) for v, n in rows]
-        elif fieldname == "readonly":
-            q = (
-                "SELECT CASE e.read_only WHEN 1 THEN 'true' WHEN 0 THEN 'false' END AS v, count(*) "
-                f"FROM events e WHERE {where} AND e.read_only IS NOT NULL AND v LIKE ? ESCAPE '\\' "
-                "GROUP BY v ORDER BY 2 DESC LIMIT ?"
-            )
-        elif fieldname in FACET_COLUMNS:
-            col = FACET_COLUMNS[fieldname]
-            q = (
-                f"SELECT {col} AS v, count(*) FROM events e WHERE {where} AND {col} != '' "
-                f"AND {col} LIKE ? ESCAPE '\\' GROUP BY v ORDER BY 2 DESC, v LIMIT ?"
-            )
-        else:
-            return []
-        rows = self._all(q, [*params, like, limit])
-        return [(str(v), int(n)) for v, n in rows]
 
     # ------------------------------------------------------------------ coverage
 

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import json
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -421,39 +423,40 @@ def _is_digest(obj: dict[str, Any]) -> bool:
 # --------------------------------------------------------------------------- containers
 
 
-def _one(obj: Any, res: ParseResult, where: str) -> None:
-    """Parse one item that may be a record, a lookup item or a container of them."""
+def _add(res: ParseResult, where: str, make: Callable[[], Event]) -> None:
+    """Append one parsed event, or record why it was rejected (never raise)."""
     try:
-        if isinstance(obj, dict):
-            if isinstance(obj.get("Records"), list):
-                _many(obj["Records"], res, where, lookup=False)
-                return
-            if isinstance(obj.get("Events"), list):
-                _many(obj["Events"], res, where, lookup=True)
-                return
-            if _is_digest(obj):
-                return
-            res.events.append(parse_lookup_item(obj) if _is_lookup_item(obj) else parse_record(obj))
-        else:
-            res.events.append(parse_record(obj))
+        res.events.append(make())
     except ParseError as e:
         res.rejected.append(Rejected(where, str(e)))
     except (TypeError, ValueError, AttributeError, OverflowError) as e:
         res.rejected.append(Rejected(where, f"{type(e).__name__}: {e}"))
 
 
+def _one(obj: Any, res: ParseResult, where: str) -> None:
+    """Parse one item that may be a record, a lookup item or a container of them."""
+    if isinstance(obj, dict):
+        if isinstance(obj.get("Records"), list):
+            _many(obj["Records"], res, where, lookup=False)
+            return
+        if isinstance(obj.get("Events"), list):
+            _many(obj["Events"], res, where, lookup=True)
+            return
+        if _is_digest(obj):
+            return
+        if _is_lookup_item(obj):
+            _add(res, where, lambda: parse_lookup_item(obj))
+            return
+    _add(res, where, lambda: parse_record(obj))
+
+
 def _many(items: list[Any], res: ParseResult, where: str, lookup: bool) -> None:
     for i, item in enumerate(items):
         w = f"{where}#{i}"
-        try:
-            if lookup and isinstance(item, dict):
-                res.events.append(parse_lookup_item(item))
-            else:
-                _one(item, res, w)
-        except ParseError as e:
-            res.rejected.append(Rejected(w, str(e)))
-        except (TypeError, ValueError, AttributeError, OverflowError) as e:
-            res.rejected.append(Rejected(w, f"{type(e).__name__}: {e}"))
+        if lookup and isinstance(item, dict):
+            _add(res, w, lambda item=item: parse_lookup_item(item))  # type: ignore[misc]
+        else:
+            _one(item, res, w)
 
 
 def _salvage(text: str, res: ParseResult, where: str) -> int:
@@ -468,9 +471,9 @@ def _salvage(text: str, res: ParseResult, where: str) -> int:
         return 0
     dec = json.JSONDecoder()
     pos = lb + 1
-    n = 0
+    before = len(res.events)
     lookup = text[start:lb].startswith('"Events"')
-    while True:
+    for i in itertools.count():
         while pos < len(text) and text[pos] in " \t\r\n,":
             pos += 1
         if pos >= len(text) or text[pos] == "]":
@@ -479,13 +482,11 @@ def _salvage(text: str, res: ParseResult, where: str) -> int:
             obj, pos = dec.raw_decode(text, pos)
         except ValueError:
             break
-        before = len(res.events)
         if lookup and isinstance(obj, dict):
-            _many([obj], res, f"{where}#{n}", lookup=True)
+            _add(res, f"{where}#{i}", lambda obj=obj: parse_lookup_item(obj))  # type: ignore[misc]
         else:
-            _one(obj, res, f"{where}#{n}")
-        n += len(res.events) - before
-    return n
+            _one(obj, res, f"{where}#{i}")
+    return len(res.events) - before
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from tests.ui.helpers import settle  # noqa: E402  (the tests' wait: workers done, list counted)
 
 
 async def shoot(name: str, steps: Callable[[object], Awaitable[None]], initial: str = "") -> None:
@@ -22,25 +26,13 @@ async def shoot(name: str, steps: Callable[[object], Awaitable[None]], initial: 
     app = TrailApp(store, None, "demo:incident", now=DEMO_END, initial_filter=initial)
     async with app.run_test(size=(120, 40)) as pilot:
         app.bar.input.cursor_blink = False
-        await settle(pilot)
+        await settle(pilot)  # type: ignore[arg-type]
         await steps(pilot)
-        await settle(pilot)
+        await settle(pilot)  # type: ignore[arg-type]
         svg = app.export_screenshot(title=f"trailtui — {name}")
     (HERE / f"{name}.svg").write_text(svg, encoding="utf-8")
     store.close()
     print(f"wrote screenshots/{name}.svg")
-
-
-async def settle(pilot: object) -> None:
-    app = pilot.app  # type: ignore[attr-defined]
-    for _ in range(50):
-        await app.workers.wait_for_complete()
-        await pilot.pause()  # type: ignore[attr-defined]
-        if app.event_list.total is not None and not app.event_list.pending:
-            break
-    await pilot.pause(0.1)  # type: ignore[attr-defined]
-    await app.workers.wait_for_complete()
-    await pilot.pause()  # type: ignore[attr-defined]
 
 
 async def main() -> None:

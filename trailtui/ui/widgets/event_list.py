@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -52,14 +53,15 @@ DROP_ORDER = ("region", "source IP", "error")
 MIN_REST = 12
 
 
-def layout(width: int) -> list[Column]:
+@lru_cache(maxsize=8)
+def layout(width: int) -> tuple[Column, ...]:
     """Columns that fit the width; the resources column takes what is left."""
     cols = list(ALL_COLUMNS)
     for title in DROP_ORDER:
         if sum(c.width + 1 for c in cols if c.width) + MIN_REST <= width:
             break
         cols = [c for c in cols if c.title != title]
-    return cols
+    return tuple(cols)
 
 
 def cells(row: Row) -> dict[str, str]:

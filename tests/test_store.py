@@ -6,12 +6,14 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
 
-from trailtui.events import parse_file, parse_record
+from trailtui.events import parse_file, parse_record, parse_text
 from trailtui.query import parse
+from trailtui.schema import _ZDICT, compress_raw, decompress_raw
 from trailtui.sources.files import ingest_paths, origin_uri
 from trailtui.store import SCHEMA_VERSION, Store, StoreError
 
@@ -93,6 +95,30 @@ def test_raw_is_compressed_and_round_trips(tmp_path: Path) -> None:
     assert size < 2000
 
 
+def test_json_orjson_refuses_is_still_read_and_stored(tmp_path: Path) -> None:
+    """NaN, integers beyond 64 bits and lone surrogates: orjson refuses them, json takes them."""
+    text = (
+        '{"Records": [{"eventTime": "2024-05-01T12:00:00Z", "eventID": "odd", "eventName": "X",'
+        ' "requestParameters": {"n": NaN, "big": 123456789012345678901234567890,'
+        ' "s": "\\ud800 lone"}}]}'
+    )
+    res = parse_text(text)
+    assert [e.event_id for e in res.events] == ["odd"] and not res.rejected
+    s = Store(tmp_path / "c.sqlite")
+    s.ingest(res.events, "t")
+    raw = json.loads(s.raw(s.window(parse(""), 0, 1)[0].id) or "")
+    assert raw["requestParameters"]["big"] == 123456789012345678901234567890
+    assert s.window(parse("123456789012345678901234567890"), 0, 5)
+
+
+def test_caches_written_with_zlib_still_read() -> None:
+    """Raw blobs were zlib (with the same dictionary) before zstd: both decompress."""
+    text = json.dumps(_rec(1))
+    c = zlib.compressobj(6, zlib.DEFLATED, 15, 8, zlib.Z_DEFAULT_STRATEGY, _ZDICT)
+    assert decompress_raw(c.compress(text.encode()) + c.flush()) == text
+    assert decompress_raw(compress_raw(text.encode())) == text
+
+
 def test_facets(demo_store: Store) -> None:
     users = demo_store.facet("user", parse("name:StopInstances"), "sk")
     assert users and all(v.lower().startswith("sk") for v, _ in users)
@@ -138,8 +164,33 @@ def test_bad_file_next_to_good_ones_loses_nothing(tmp_path: Path) -> None:
     assert again.added == 0 and again.unchanged == len(again.files)
 
 
+def test_a_folder_is_one_scope_id_however_many_files(tmp_path: Path) -> None:
+    """A folder's (or a trail's) scope is its root origin: events cached before the root
+    existed are given it when it is created, and files added later carry it."""
+    logs = tmp_path / "logs"
+    for day in ("01", "02"):
+        (logs / day).mkdir(parents=True)
+        for i in range(30):
+            rec = _rec(i, eventID=f"{day}-{i}")
+            (logs / day / f"{i:03d}.json").write_text(json.dumps({"Records": [rec]}))
+    s = Store(tmp_path / "c.sqlite")
+    ingest_paths(s, [logs / "01"])  # before any root
+    root = s.root_scope(origin_uri(logs))
+    assert len(root) == 1 and s.count(parse(""), root) == 30
+    ingest_paths(s, [logs])  # day 02 lands under the root
+    assert s.count(parse(""), root) == 60
+    assert s.count(parse(""), s.root_scope(origin_uri(logs / "02"))) == 30
+    assert s.root_scope(origin_uri(logs)) == root  # the same id next time
+    (logs / "02" / "new.json").write_text(json.dumps({"Records": [_rec(1, eventID="late")]}))
+    ingest_paths(s, [logs / "02"])
+    assert s.count(parse(""), root) == 61
+    assert s.count(parse(""), s.root_scope(origin_uri(logs / "02"))) == 31
+    assert s.count(parse(""), s.root_scope(str(tmp_path / "log"))) == 0  # not a prefix match
+
+
 WRITER = """
 import sys
+import zlib
 from pathlib import Path
 from trailtui.events import parse_record
 from trailtui.store import Store

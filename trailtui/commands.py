@@ -306,8 +306,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
         _fail("--profile/--region fetch live events; don't combine them with --demo")
     if live_args:
         return _explore_live(args)
-    opened = open_source(args.demo, args.from_paths, args.cache, args=args)
-    if not sys.stdout.isatty():
+    tty = sys.stdout.isatty()
+    opened = open_source(args.demo, args.from_paths, args.cache, args=args, lazy_s3=tty)
+    if not tty:
         # not a terminal (a pipe, a script): say what is there instead of drawing
         return _summary(opened)
     now = None
@@ -328,8 +329,20 @@ def cmd_explore(args: argparse.Namespace) -> int:
     opened.store.prefetch(initial, 0, 100, opened.scope)
     from .ui.app import run_app
 
+    trail = None
+    if opened.trails:
+        from .ui.trail import TrailSource
+
+        trail = TrailSource(opened.trails, args.profile, args.region)
     return run_app(
-        opened.store, opened.scope, opened.label, now=now, initial_filter=text, case=args.case
+        opened.store,
+        opened.scope,
+        opened.label,
+        now=now,
+        initial_filter=text,
+        case=args.case,
+        trail=trail,
+        window="24h" if trail else "all",
     )
 
 
@@ -377,7 +390,7 @@ def _summary(opened: Opened) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from .integrity import public_keys, render, verify
+    from .integrity import check, render
     from .query import parse_when
     from .safe import clean
     from .sources.s3 import S3Location, S3Trail, make_client
@@ -389,14 +402,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         loc = S3Location.parse(args.location)
     except ValueError as e:
         _fail(str(e))
-    keys: dict[str, bytes] | None
-    why = ""
     try:
-        keys = public_keys(start, end, args.profile, args.region)
-    except Exception as e:  # said plainly: the signatures are then not checked
-        keys, why = None, f"CloudTrail ListPublicKeys failed ({type(e).__name__}: {e})"
-    try:
-        report = verify(S3Trail(make_client(args.profile, args.region), loc), start, end, keys, why)
+        trail = S3Trail(make_client(args.profile, args.region), loc)
+        report = check(trail, start, end, args.profile, args.region)
     except Exception as e:
         _fail(f"{type(e).__name__}: {e}")
     for line in render(report):

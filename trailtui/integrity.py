@@ -108,6 +108,18 @@ def public_keys(
         kw["NextToken"] = resp["NextToken"]
 
 
+def check(
+    trail: S3Trail, start: datetime, end: datetime, profile: str | None, region: str | None
+) -> Report:
+    """verify() with the keys from ListPublicKeys, or plainly without when they can't be had."""
+    try:
+        keys: dict[str, bytes] | None = public_keys(start, end, profile, region)
+        why = ""
+    except Exception as e:  # said plainly: the signatures are then not checked
+        keys, why = None, f"CloudTrail ListPublicKeys failed ({type(e).__name__}: {e})"
+    return verify(trail, start, end, keys, why)
+
+
 def verify(
     trail: S3Trail,
     start: datetime,

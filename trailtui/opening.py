@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .query import Filter
     from .sources.files import IngestReport
     from .sources.lookup import Target
+    from .sources.s3 import S3Trail
     from .store import Store
 
 
@@ -28,6 +29,7 @@ class Opened:
     store: Store
     scope: list[int] | None
     label: str
+    trails: list[S3Trail] = field(default_factory=list)  # S3 locations left to read lazily
 
 
 def open_source(
@@ -37,9 +39,11 @@ def open_source(
     quiet: bool = False,
     args: argparse.Namespace | None = None,
     window: tuple[datetime | None, datetime | None] = (None, None),
+    lazy_s3: bool = False,
 ) -> Opened:
     """The store and the scope (origin ids) for --demo / --from (files, folders, s3://) /
-    the whole cache. S3 reads only the window (default: the last 24 h)."""
+    the whole cache. S3 reads only the window (default: the last 24 h), or nothing yet when
+    lazy_s3 (the explorer reads as the list needs rows)."""
     from . import locations
     from .store import Store, StoreError
 
@@ -58,24 +62,47 @@ def open_source(
     s3_urls = [p for p in from_paths or [] if str(p).startswith("s3://")]
     scope: list[int] = []
     labels: list[str] = []
-    if s3_urls:
+    trails: list[S3Trail] = []
+    if s3_urls and lazy_s3:
+        scope, labels, trails = _lazy_s3(store, s3_urls, args)
+    elif s3_urls:
         scope, labels = _open_s3(store, s3_urls, args, window, quiet)
+    if s3_urls:
         from_paths = [p for p in from_paths or [] if p not in s3_urls]
         if not from_paths:
-            return Opened(store, scope, ", ".join(labels))
+            return Opened(store, scope, ", ".join(labels), trails)
     if from_paths:
         paths = [Path(p) for p in from_paths]
         missing = [str(p) for p in paths if not p.exists()]
         if missing:
             _fail(f"no such file or folder: {', '.join(missing)}")
+        from .sources.files import origin_uri
+
+        for p in paths:  # the roots first: what the ingest adds carries them
+            scope += store.root_scope(origin_uri(p))
         report = run_ingest(store, paths, quiet=quiet, summary=False)
         for fr in report.rejected_files:
             sys.stderr.write(f"trailtui: skipped {fr.path}: {fr.error}\n")
-        from .sources.files import origin_uri
-
-        scope += store.origins_under([origin_uri(p) for p in paths])
-        return Opened(store, scope, ", ".join(labels + [str(p) for p in paths]))
+        return Opened(store, scope, ", ".join(labels + [str(p) for p in paths]), trails)
     return Opened(store, None, "cache")
+
+
+def _lazy_s3(
+    store: Store, urls: Sequence[str], args: argparse.Namespace | None
+) -> tuple[list[int], list[str], list[S3Trail]]:
+    from .sources.s3 import S3Location, S3Trail, make_client
+
+    scope: list[int] = []
+    trails: list[S3Trail] = []
+    for url in urls:
+        try:
+            loc = S3Location.parse(url)
+            client = make_client(getattr(args, "profile", None), getattr(args, "region", None))
+        except ValueError as e:
+            _fail(str(e))
+        scope += store.root_scope(loc.uri)
+        trails.append(S3Trail(client, loc))
+    return scope, list(urls), trails
 
 
 def _open_s3(
@@ -86,7 +113,6 @@ def _open_s3(
     quiet: bool,
 ) -> tuple[list[int], list[str]]:
     """Read the window's trail log files from S3 (newest first, each object once)."""
-    import time
     from datetime import UTC, datetime, timedelta
 
     from .sources.s3 import S3Location, S3Stats, S3Trail, make_client
@@ -99,16 +125,13 @@ def _open_s3(
     for url in urls:
         try:
             loc = S3Location.parse(url)
+            scope += store.root_scope(loc.uri)
             trail = S3Trail(make_client(profile, region), loc)
 
             def progress(st: S3Stats) -> None:
                 if quiet:
                     return
-                secs = max(time.perf_counter() - st.started, 1e-6)
-                sys.stderr.write(
-                    f"\rtrailtui: {st.objects:,} objects, {st.bytes / 1e6:,.1f} MB, "
-                    f"{st.events:,} events ({st.events / secs:,.0f}/s), {st.skipped:,} already read   "
-                )
+                sys.stderr.write(f"\rtrailtui: {st.progress_line()}   ")
                 sys.stderr.flush()
 
             st = trail.ingest(store, start, end, progress)
@@ -122,7 +145,6 @@ def _open_s3(
             sys.stderr.write("\n")
         for key, why in st.rejected[:20]:
             sys.stderr.write(f"trailtui: skipped s3://{loc.bucket}/{key}: {why}\n")
-        scope += store.origins_under([loc.uri])
     return scope, list(urls)
 
 

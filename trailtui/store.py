@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .events import Event, dumps_raw
+from .events import Event, raw_bytes
 from .facets import FacetsMixin
 from .locations import ensure_private_dir
 from .query import Filter, compile_regex, fold, ip_in, ipv4_int, to_sql
@@ -67,6 +67,19 @@ class IngestStats:
 
 
 @dataclass(slots=True, frozen=True)
+class FileRecord:
+    """What was read of one file or object: the store skips it next time if unchanged."""
+
+    uri: str
+    size: int | None
+    mtime_ns: int | None
+    etag: str | None
+    events: int
+    rejects: Sequence[tuple[str, str]]
+    error: str
+
+
+@dataclass(slots=True, frozen=True)
 class Coverage:
     source: str
     filter_key: str
@@ -89,6 +102,11 @@ def _regexp(pattern: str, value: str | None) -> bool:
 
 def _ip_in(value: str | None, cidr: str) -> bool:
     return ip_in(value, cidr)
+
+
+def _like_prefix(base: str) -> str:
+    """A LIKE pattern (ESCAPE '\\') for what lies under base/."""
+    return base.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
 
 
 def _clean(s: str) -> str:
@@ -123,7 +141,7 @@ def _row_values(eid: int, ev: Event) -> tuple[Any, ...]:
         ev.event_type,
         ev.category,
         ", ".join(n for _, n in ev.resources),
-        compress_raw(dumps_raw(ev.raw)),
+        compress_raw(raw_bytes(ev.raw)),
     )
 
 
@@ -232,9 +250,9 @@ class Store(FacetsMixin):
                         f"cache {self.path} has schema version {row[0]}, this trailtui uses "
                         f"{SCHEMA_VERSION}: move it aside (or use --cache) and it will be rebuilt"
                     )
-                if row is None:
-                    if self.readonly:
-                        raise StoreError(f"{self.path} is not a trailtui cache")
+                if row is None and self.readonly:
+                    raise StoreError(f"{self.path} is not a trailtui cache")
+                if not self.readonly:  # new caches, and what later versions added (IF NOT EXISTS)
                     c.executescript(
                         "BEGIN IMMEDIATE;"
                         + _SCHEMA
@@ -258,12 +276,22 @@ class Store(FacetsMixin):
 
     def origin_id(self, uri: str, kind: str = "file") -> int:
         with self._c() as c:
-            c.execute("INSERT OR IGNORE INTO origins (uri, kind) VALUES (?, ?)", (uri, kind))
-            row = c.execute("SELECT id FROM origins WHERE uri=?", (uri,)).fetchone()
-            return int(row[0])
+            return self._origin(c, uri, kind)
 
-    def ingest(self, events: Iterable[Event], origin: str, kind: str = "file") -> IngestStats:
-        """Add events (one transaction), deduplicated by eventID across every source."""
+    @staticmethod
+    def _origin(c: sqlite3.Connection, uri: str, kind: str) -> int:
+        c.execute("INSERT OR IGNORE INTO origins (uri, kind) VALUES (?, ?)", (uri, kind))
+        return int(c.execute("SELECT id FROM origins WHERE uri=?", (uri,)).fetchone()[0])
+
+    def ingest(
+        self,
+        events: Iterable[Event],
+        origin: str,
+        kind: str = "file",
+        file: FileRecord | None = None,
+    ) -> IngestStats:
+        """Add events, deduplicated by eventID across every source, and (for a file or an
+        object) what was read of it: one transaction."""
         stats = IngestStats()
         batch: dict[str, Event] = {}
         for ev in events:
@@ -271,60 +299,105 @@ class Store(FacetsMixin):
                 stats.duplicates += 1
             else:
                 batch[ev.event_id] = ev
-        if not batch:
+        if not batch and file is None:
             return stats
         with self._c() as c:
-            oid = self.origin_id(origin, kind)
             c.execute("BEGIN IMMEDIATE")
             try:
-                existing: dict[str, int] = {}
-                ids = list(batch)
-                for i in range(0, len(ids), 500):
-                    chunk = ids[i : i + 500]
-                    q = f"SELECT event_id, id FROM events WHERE event_id IN ({','.join('?' * len(chunk))})"
-                    for eid_text, rid in c.execute(q, chunk):
-                        existing[fold(eid_text)] = rid
-                next_id = int(
-                    c.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM events").fetchone()[0]
-                )
-                rows: list[tuple[Any, ...]] = []
-                res_rows: list[tuple[int, str, str]] = []
-                key_rows: list[tuple[str, int]] = []
-                origin_rows: list[tuple[int, int]] = []
-                for key, ev in batch.items():
-                    rid = existing.get(fold(key))
-                    if rid is not None:
-                        stats.duplicates += 1
-                        origin_rows.append((rid, oid))
-                        continue
-                    rid = next_id
-                    next_id += 1
-                    existing[fold(key)] = rid
-                    rows.append(_row_values(rid, ev))
-                    res_rows.extend((rid, t, n) for t, n in ev.resources)
-                    if ev.issued_key:
-                        key_rows.append((ev.issued_key, rid))
-                    origin_rows.append((rid, oid))
-                stats.added = len(rows)
-                try:
-                    c.executemany(_INSERT, rows)
-                except (UnicodeEncodeError, sqlite3.ProgrammingError):
-                    for r in rows:
-                        c.execute(_INSERT, tuple(_clean(v) if isinstance(v, str) else v for v in r))
-                try:
-                    c.executemany("INSERT INTO resources VALUES (?, ?, ?)", res_rows)
-                except (UnicodeEncodeError, sqlite3.ProgrammingError):
-                    c.executemany(
-                        "INSERT INTO resources VALUES (?, ?, ?)",
-                        [(a, _clean(b), _clean(n)) for a, b, n in res_rows],
-                    )
-                c.executemany("INSERT INTO issued_keys VALUES (?, ?)", key_rows)
-                c.executemany("INSERT OR IGNORE INTO event_origins VALUES (?, ?)", origin_rows)
+                oid = self._origin(c, origin, kind)
+                if batch:
+                    self._insert(c, batch, [oid, *self._roots_of(c, origin)], stats)
+                if file is not None:
+                    self._record_file(c, file)
                 c.execute("COMMIT")
             except BaseException:
                 c.execute("ROLLBACK")
                 raise
             return stats
+
+    @staticmethod
+    def _roots_of(c: sqlite3.Connection, uri: str) -> list[int]:
+        """The roots (folders, trail locations) a source lies under: its events carry them too."""
+        return [
+            int(rid)
+            for rid, root in c.execute("SELECT id, uri FROM origins WHERE kind = 'root'")
+            if uri == root or uri.startswith(root + "/")
+        ]
+
+    def root_scope(self, uri: str) -> list[int]:
+        """The scope of a folder or a trail location: the one origin id that every event read
+        under it carries, however many files or objects it has (a list of every file's id
+        would outgrow SQLite's variable limit). Events cached before the root existed are
+        given it once, when it is created."""
+        base = uri.rstrip("/")
+        like = _like_prefix(base)
+        with self._c() as c:
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                row = c.execute(
+                    "SELECT id FROM origins WHERE uri = ? AND kind = 'root'", (base,)
+                ).fetchone()
+                if row is None:
+                    c.execute("INSERT INTO origins (uri, kind) VALUES (?, 'root')", (base,))
+                    row = c.execute("SELECT last_insert_rowid()").fetchone()
+                    c.execute(
+                        "INSERT OR IGNORE INTO event_origins SELECT o.event, ? FROM event_origins o"
+                        " JOIN origins g ON g.id = o.origin WHERE g.kind != 'root'"
+                        " AND (g.uri = ? OR g.uri LIKE ? ESCAPE '\\')",
+                        (row[0], base, like),
+                    )
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+        return [int(row[0])]
+
+    @staticmethod
+    def _insert(
+        c: sqlite3.Connection, batch: dict[str, Event], oids: list[int], stats: IngestStats
+    ) -> None:
+        existing: dict[str, int] = {}
+        ids = list(batch)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            q = f"SELECT event_id, id FROM events WHERE event_id IN ({','.join('?' * len(chunk))})"
+            for eid_text, rid in c.execute(q, chunk):
+                existing[fold(eid_text)] = rid
+        next_id = int(c.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM events").fetchone()[0])
+        rows: list[tuple[Any, ...]] = []
+        res_rows: list[tuple[int, str, str]] = []
+        key_rows: list[tuple[str, int]] = []
+        origin_rows: list[tuple[int, int]] = []
+        for key, ev in batch.items():
+            folded = fold(key)
+            rid = existing.get(folded)
+            if rid is not None:
+                stats.duplicates += 1
+                origin_rows.extend((rid, o) for o in oids)
+                continue
+            rid = next_id
+            next_id += 1
+            existing[folded] = rid
+            rows.append(_row_values(rid, ev))
+            res_rows.extend((rid, t, n) for t, n in ev.resources)
+            if ev.issued_key:
+                key_rows.append((ev.issued_key, rid))
+            origin_rows.extend((rid, o) for o in oids)
+        stats.added = len(rows)
+        try:
+            c.executemany(_INSERT, rows)
+        except (UnicodeEncodeError, sqlite3.ProgrammingError):
+            for r in rows:
+                c.execute(_INSERT, tuple(_clean(v) if isinstance(v, str) else v for v in r))
+        try:
+            c.executemany("INSERT INTO resources VALUES (?, ?, ?)", res_rows)
+        except (UnicodeEncodeError, sqlite3.ProgrammingError):
+            c.executemany(
+                "INSERT INTO resources VALUES (?, ?, ?)",
+                [(a, _clean(b), _clean(n)) for a, b, n in res_rows],
+            )
+        c.executemany("INSERT INTO issued_keys VALUES (?, ?)", key_rows)
+        c.executemany("INSERT OR IGNORE INTO event_origins VALUES (?, ?)", origin_rows)
 
     def file_seen(self, uri: str, size: int | None, mtime_ns: int | None, etag: str | None) -> bool:
         row = self._one("SELECT size, mtime_ns, etag FROM files WHERE uri=?", (uri,))
@@ -334,33 +407,22 @@ class Store(FacetsMixin):
             return bool(row[2] == etag)
         return bool(row[0] == size and row[1] == mtime_ns)
 
-    def record_file(
-        self,
-        uri: str,
-        size: int | None,
-        mtime_ns: int | None,
-        etag: str | None,
-        events: int,
-        rejects: Sequence[tuple[str, str]],
-        error: str,
-    ) -> None:
-        with self._c() as c:
-            now = int(time.time())
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                c.execute(
-                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (uri, size, mtime_ns, etag, events, len(rejects), _clean(error), now),
-                )
-                c.execute("DELETE FROM rejects WHERE uri=?", (uri,))
-                c.executemany(
-                    "INSERT INTO rejects VALUES (?, ?, ?, ?)",
-                    [(uri, _clean(w), _clean(r), now) for w, r in rejects],
-                )
-                c.execute("COMMIT")
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
+    def record_file(self, file: FileRecord, kind: str = "file") -> None:
+        """Remember a file or object that gave no events (unreadable, empty, a digest...)."""
+        self.ingest((), file.uri, kind, file)
+
+    @staticmethod
+    def _record_file(c: sqlite3.Connection, f: FileRecord) -> None:
+        now = int(time.time())
+        c.execute(
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (f.uri, f.size, f.mtime_ns, f.etag, f.events, len(f.rejects), _clean(f.error), now),
+        )
+        c.execute("DELETE FROM rejects WHERE uri=?", (f.uri,))
+        c.executemany(
+            "INSERT INTO rejects VALUES (?, ?, ?, ?)",
+            [(f.uri, _clean(w), _clean(r), now) for w, r in f.rejects],
+        )
 
     def rejects(self, limit: int = 1000) -> list[tuple[str, str, str]]:
         rows = self._all(
@@ -375,7 +437,7 @@ class Store(FacetsMixin):
         out: list[int] = []
         for p in prefixes:
             base = p.rstrip("/")
-            like = base.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+            like = _like_prefix(base)
             rows = self._all(
                 "SELECT id FROM origins WHERE uri = ? OR uri LIKE ? ESCAPE '\\'",
                 (base, like),

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..events import parse_record
+from ..events import bulk, parse_record
 from ..store import Store, StoreError
 
 DEMO_VERSION = "1"
@@ -516,9 +516,9 @@ def ensure_demo_store(path: Path) -> Store:
         store = Store(path)
     if store.get_meta("demo_version") == DEMO_VERSION and store.total() > 0:
         return store
-    records = generate()
-    events = [parse_record(r) for r in records]
-    for i in range(0, len(events), 20000):
-        store.ingest(events[i : i + 20000], DEMO_ORIGIN, "demo")
+    with bulk():
+        events = [parse_record(r) for r in generate()]
+        for i in range(0, len(events), 20000):
+            store.ingest(events[i : i + 20000], DEMO_ORIGIN, "demo")
     store.set_meta("demo_version", DEMO_VERSION)
     return store

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..events import parse_file
-from ..store import Store
+from ..events import Event, bulk, parse_file
+from ..store import FileRecord, Store
 
 ORIGIN_KIND = "file"
 
@@ -85,6 +85,32 @@ def origin_uri(path: Path) -> str:
 Progress = Callable[[int, int, FileReport], None]  # (files done, files total, last file)
 
 
+def _read(
+    store: Store, fpath: Path, force: bool
+) -> tuple[FileReport, FileRecord | None, list[Event]]:
+    """Stat and parse one file: (report, what to record of it or None when skipped, events)."""
+    uri = origin_uri(fpath)
+    fr = FileReport(str(fpath))
+    try:
+        st = fpath.stat()
+    except OSError as e:
+        fr.error = f"unreadable: {e.strerror or e}"
+        return fr, None, []
+    if not force and store.file_seen(uri, st.st_size, st.st_mtime_ns, None):
+        fr.skipped = True
+        return fr, None, []
+    res = parse_file(fpath)
+    fr.digest = res.kind == "digest"
+    fr.events = len(res.events)
+    fr.rejected_records = len(res.rejected)
+    fr.error = res.error
+    rejects = [(r.where, r.reason) for r in res.rejected]
+    if res.error:
+        rejects.append((str(fpath), res.error))
+    rec = FileRecord(uri, st.st_size, st.st_mtime_ns, None, fr.events, rejects, res.error)
+    return fr, rec, res.events
+
+
 def ingest_paths(
     store: Store,
     paths: Sequence[Path],
@@ -95,44 +121,17 @@ def ingest_paths(
     """Read every file under the paths into the store; never stops on a bad file."""
     t0 = time.perf_counter()
     report = IngestReport()
-    files = list(iter_input_files([Path(p) for p in paths]))
-    for i, fpath in enumerate(files, 1):
-        if cancelled():
-            break
-        uri = origin_uri(fpath)
-        fr = FileReport(str(fpath))
-        size: int | None = None
-        mtime: int | None = None
-        try:
-            st = fpath.stat()
-            size, mtime = st.st_size, st.st_mtime_ns
-        except OSError as e:
-            fr.error = f"unreadable: {e.strerror or e}"
-        if not fr.error and not force and store.file_seen(uri, size, mtime, None):
-            fr.skipped = True
-        elif not fr.error:
-            res = parse_file(fpath)
-            fr.digest = res.kind == "digest"
-            fr.events = len(res.events)
-            fr.rejected_records = len(res.rejected)
-            fr.error = res.error
-            if res.events:
-                st2 = store.ingest(res.events, uri, ORIGIN_KIND)
-                fr.added, fr.duplicates = st2.added, st2.duplicates
-            else:
-                store.origin_id(uri, ORIGIN_KIND)
-            store.record_file(
-                uri,
-                size,
-                mtime,
-                None,
-                fr.events,
-                [(r.where, r.reason) for r in res.rejected]
-                + ([(str(fpath), res.error)] if res.error else []),
-                res.error,
-            )
-        report.files.append(fr)
-        if progress is not None:
-            progress(i, len(files), fr)
+    todo = list(iter_input_files([Path(p) for p in paths]))
+    with bulk():
+        for i, fpath in enumerate(todo, 1):
+            if cancelled():
+                break
+            fr, rec, events = _read(store, fpath, force)
+            if rec is not None:
+                st = store.ingest(events, rec.uri, ORIGIN_KIND, rec)
+                fr.added, fr.duplicates = st.added, st.duplicates
+            report.files.append(fr)
+            if progress is not None:
+                progress(i, len(todo), fr)
     report.seconds = time.perf_counter() - t0
     return report

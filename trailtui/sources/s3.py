@@ -9,16 +9,17 @@ ingested once: the store remembers key + ETag.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ..events import parse_bytes
-from ..store import Store
+from ..events import bulk, parse_bytes
+from ..store import FileRecord, Store
 
 ORIGIN_KIND = "s3"
 PARALLEL = 4
@@ -63,10 +64,50 @@ class S3Stats:
     objects: int = 0
     skipped: int = 0  # already ingested (same key + ETag)
     bytes: int = 0
+    skipped_bytes: int = 0
     events: int = 0
     added: int = 0
+    listed: int = 0  # objects in the day prefixes listed so far
+    listed_bytes: int = 0
+    days_listed: int = 0
+    days_total: int = 0  # days in the window
+    busy: float = 0.0  # seconds spent reading (not paused)
+    done: bool = False  # every object of the window is read
     rejected: list[tuple[str, str]] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+
+    def progress_line(self) -> str:
+        """objects and bytes done, rate and time left (days not listed yet are estimated from
+        the ones that are)."""
+        mb = self.bytes / 1e6
+        rate = self.bytes / self.busy if self.busy > 0 else 0.0
+        left = self.listed_bytes - self.bytes - self.skipped_bytes
+        unlisted = self.days_total - self.days_listed
+        if self.days_listed and unlisted > 0:
+            left += unlisted * self.listed_bytes // self.days_listed
+        parts = [
+            f"{self.objects + self.skipped:,}/{self.listed:,} objects",
+            f"{mb:,.1f} MB",
+            f"{rate / 1e6:,.1f} MB/s",
+            f"{self.events:,} events",
+        ]
+        if self.done:
+            parts.append("window read")
+        elif rate > 0 and left > 0:
+            parts.append(f"~{_duration(left / rate)} left")
+        if unlisted > 0 and not self.done:
+            parts[0] += f" ({unlisted} days to list)"
+        if self.rejected:
+            parts.append(f"{len(self.rejected)} skipped")
+        return " · ".join(parts)
+
+
+def _duration(secs: float) -> str:
+    if secs < 90:
+        return f"{secs:.0f} s"
+    if secs < 5400:
+        return f"{secs / 60:.0f} min"
+    return f"{secs / 3600:.1f} h"
 
 
 def make_client(profile: str | None = None, region: str | None = None) -> Any:
@@ -85,6 +126,9 @@ class S3Trail:
         self.client = client
         self.location = location
         self.stats = S3Stats()
+        self._tps: list[TrailPrefix] | None = None
+        self._window: tuple[datetime | None, datetime] | None = None
+        self._pending: Iterator[dict[str, Any]] = iter(())
 
     def _prefixes(self, prefix: str) -> list[str]:
         out: list[str] = []
@@ -109,7 +153,12 @@ class S3Trail:
         return p.rstrip("/").rsplit("/", 1)[-1]
 
     def discover(self) -> list[TrailPrefix]:
-        """Accounts and regions (organization trails too) under the location."""
+        """Accounts and regions (organization trails too) under the location (listed once)."""
+        if self._tps is None:
+            self._tps = self._discover()
+        return self._tps
+
+    def _discover(self) -> list[TrailPrefix]:
         base = self.location.prefix
         base = base + "/" if base else ""
         if not base.endswith("AWSLogs/"):
@@ -143,18 +192,44 @@ class S3Trail:
             token = resp.get("NextContinuationToken")
             if not token:
                 break
+        self.stats.listed += len(out)
+        self.stats.listed_bytes += sum(int(o.get("Size") or 0) for o in out)
         # the key carries the delivery time: ..._CloudTrail_REGION_20240501T1205Z_xxxx.json.gz
         return sorted(out, key=lambda o: o["Key"], reverse=True)
 
-    def plan(self, start: datetime, end: datetime) -> Iterator[list[dict[str, Any]]]:
-        """Batches of objects, newest day first, across every account-region."""
+    def first_day(self) -> date | None:
+        """The oldest day a trail prefix holds (year, month, day prefixes: three lists each)."""
+        days: list[date] = []
+        for tp in self.discover():
+            prefix = tp.prefix
+            parts: list[int] = []
+            for _ in range(3):
+                found = {
+                    int(n): p for p in self._prefixes(prefix) if (n := self._last(p)).isdigit()
+                }
+                if not found:
+                    break
+                parts.append(min(found))
+                prefix = found[min(found)]
+            if len(parts) == 3:
+                with contextlib.suppress(ValueError):
+                    days.append(date(*parts))
+        return min(days, default=None)
+
+    def plan(self, start: datetime | None, end: datetime) -> Iterator[list[dict[str, Any]]]:
+        """Batches of objects, newest day first, across every account-region; days are listed
+        as they are reached. No start: back to the oldest day the trail holds."""
         tps = self.discover()
         d = end.astimezone(UTC).date()
-        first = start.astimezone(UTC).date()
+        first = start.astimezone(UTC).date() if start is not None else self.first_day()
+        if first is None:
+            return
+        self.stats.days_total = (d - first).days + 1
         while d >= first:
             batch: list[dict[str, Any]] = []
             for tp in tps:
                 batch.extend(self.objects(f"{tp.prefix}{d:%Y/%m/%d}/"))
+            self.stats.days_listed += 1
             yield sorted(batch, key=lambda o: _key_time(o["Key"]), reverse=True)
             d -= timedelta(days=1)
 
@@ -168,32 +243,52 @@ class S3Trail:
     def ingest(
         self,
         store: Store,
-        start: datetime,
+        start: datetime | None,
         end: datetime,
         progress: Callable[[S3Stats], None] | None = None,
         cancelled: Callable[[], bool] = lambda: False,
         enough: Callable[[], bool] = lambda: False,
     ) -> S3Stats:
-        """Read the window's objects into the store, newest first, skipping what is known."""
+        """Read the window's objects into the store, newest first, a few in parallel, skipping
+        what is known. Stops when enough() says so (the explorer has rows to show) or when
+        cancelled; called again for the same window, it goes on where it stopped."""
         st = self.stats
-        with ThreadPoolExecutor(PARALLEL) as pool:
-            for batch in self.plan(start, end):
-                todo = []
-                for obj in batch:
-                    uri = f"s3://{self.location.bucket}/{obj['Key']}"
-                    etag = str(obj.get("ETag", "")).strip('"')
-                    if store.file_seen(uri, None, None, etag):
-                        st.skipped += 1
-                    else:
-                        todo.append(obj)
-                for i in range(0, len(todo), PARALLEL * 2):
-                    if cancelled() or enough():
-                        return st
-                    for obj, data, err in pool.map(self._fetch, todo[i : i + PARALLEL * 2]):
+        if self._window != (start, end):
+            self._window = (start, end)
+            self._pending = (obj for batch in self.plan(start, end) for obj in batch)
+            st.done = False
+            st.listed = st.listed_bytes = st.days_listed = st.days_total = 0
+        t0 = time.perf_counter()
+        try:
+            with bulk(), ThreadPoolExecutor(PARALLEL) as pool:
+                while not (cancelled() or enough()):
+                    todo = self._unseen(store, PARALLEL * 2)
+                    if not todo:
+                        st.done = True
+                        break
+                    for obj, data, err in pool.map(self._fetch, todo):
                         self._store(store, obj, data, err)
+                        st.busy = st.busy + time.perf_counter() - t0
+                        t0 = time.perf_counter()
                         if progress is not None:
                             progress(st)
+        finally:
+            st.busy += time.perf_counter() - t0
         return st
+
+    def _unseen(self, store: Store, n: int) -> list[dict[str, Any]]:
+        """The next n objects of the window not ingested yet (same key and ETag: skipped)."""
+        out: list[dict[str, Any]] = []
+        for obj in self._pending:
+            uri = f"s3://{self.location.bucket}/{obj['Key']}"
+            if store.file_seen(uri, None, None, str(obj.get("ETag", "")).strip('"')):
+                self.stats.skipped += 1
+                self.stats.skipped_bytes += int(obj.get("Size") or 0)
+                continue
+            out.append(obj)
+            if len(out) == n:
+                break
+        return out
 
     def _store(self, store: Store, obj: dict[str, Any], data: bytes | None, err: str) -> None:
         st = self.stats
@@ -204,30 +299,20 @@ class S3Trail:
         st.objects += 1
         if data is None:
             st.rejected.append((key, err))
-            store.record_file(uri, None, None, None, 0, [(uri, err)], err)
+            store.record_file(FileRecord(uri, None, None, None, 0, [(uri, err)], err), ORIGIN_KIND)
             return
         st.bytes += len(data)
         res = parse_bytes(data, uri) if data else None
         error = "empty object" if res is None else res.error
         events = [] if res is None else res.events
-        if events:
-            s = store.ingest(events, uri, ORIGIN_KIND)
-            st.added += s.added
-            st.events += len(events)
-        else:
-            store.origin_id(uri, ORIGIN_KIND)
         if error and not (res is not None and res.kind == "digest"):
             st.rejected.append((key, error))
         rejects = [] if res is None else [(r.where, r.reason) for r in res.rejected]
-        store.record_file(
-            uri,
-            len(data),
-            None,
-            etag,
-            len(events),
-            rejects + ([(uri, error)] if error else []),
-            error,
-        )
+        if error:
+            rejects.append((uri, error))
+        rec = FileRecord(uri, len(data), None, etag, len(events), rejects, error)
+        st.added += store.ingest(events, uri, ORIGIN_KIND, rec).added
+        st.events += len(events)
 
 
 _KEYTIME = re.compile(r"_(\d{8}T\d{4}Z)_")

@@ -33,6 +33,7 @@ from .base import WINDOWS
 from .evidence import EvidenceMixin
 from .investigate import InvestigateMixin
 from .live import LiveMixin, LiveSource
+from .trail import TrailMixin, TrailSource
 from .widgets.detail import DetailView, EventTree
 from .widgets.event_list import EventList, header_line
 from .widgets.filter_bar import FilterBar, _quote
@@ -149,6 +150,8 @@ class TrailApp(LiveMixin, InvestigateMixin, EvidenceMixin):
         Binding("P", "pins", "Pins", id="pins.pane"),
         Binding("e", "export_view", "Export", id="export.view"),
         Binding("E", "export_case", "Export case", show=False, id="export.case"),
+        *LiveMixin.LIVE_BINDINGS,
+        *TrailMixin.TRAIL_BINDINGS,
     ]
 
     def __init__(
@@ -161,9 +164,11 @@ class TrailApp(LiveMixin, InvestigateMixin, EvidenceMixin):
         case: str = "default",
         live: LiveSource | None = None,
         window: str = "all",
+        trail: TrailSource | None = None,
     ) -> None:
         super().__init__()
         self.live = live
+        self.trail = trail
         self.bookmarks = Bookmarks()
         self.case = Case.open(case)
         self.store = store
@@ -232,6 +237,10 @@ class TrailApp(LiveMixin, InvestigateMixin, EvidenceMixin):
 
     # ------------------------------------------------------------------ list events
 
+    def filter_applied(self, f: Filter) -> None:
+        self.live_filter_applied(f)
+        self.trail_filter_applied(f)
+
     def on_event_list_page_loaded(self, msg: EventList.PageLoaded) -> None:
         if msg.page != 0 or msg.generation != self.event_list.generation:
             return
@@ -259,9 +268,11 @@ class TrailApp(LiveMixin, InvestigateMixin, EvidenceMixin):
         self.call_after_refresh(painted)
 
     def on_event_list_highlighted(self, msg: EventList.Highlighted) -> None:
-        fetching = any(w.group == "live" and not w.is_finished for w in self.workers)
-        if self.live is not None and not fetching and self.live_wants_more():
+        busy = {w.group for w in self.workers if not w.is_finished}
+        if self.live is not None and "live" not in busy and self.wants_more():
             self.live_more()
+        if self.trail is not None and "trail" not in busy and self.wants_more():
+            self.trail_more()
         row = msg.row
         lst = self.event_list
         if lst.total is not None:
@@ -459,6 +470,7 @@ def run_app(
     case: str = "default",
     live: LiveSource | None = None,
     window: str = "all",
+    trail: TrailSource | None = None,
 ) -> int:
     app = TrailApp(
         store,
@@ -469,6 +481,7 @@ def run_app(
         case=case,
         live=live,
         window=window,
+        trail=trail,
     )
     app.run()
     return 0

@@ -26,6 +26,9 @@ WINDOWS: list[tuple[str, timedelta | None]] = [
 ]
 
 
+AHEAD = 300  # rows fetched ahead of the cursor before a lazy source pauses
+
+
 class AppBase(App[int]):
     store: Store
     scope: Sequence[int] | None
@@ -84,6 +87,11 @@ class AppBase(App[int]):
 
     def filter_applied(self, f: Filter) -> None:
         """A new filter is on screen (sources that fetch lazily start here)."""
+
+    def wants_more(self) -> bool:
+        """Lazy sources read on while the list has fewer rows than this ahead of the cursor."""
+        lst = self.event_list
+        return lst.row_count - lst.cursor < AHEAD
 
     def refresh_coverage(self) -> None:
         """Say again what the cache holds (after new events landed)."""

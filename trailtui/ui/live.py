@@ -15,9 +15,7 @@ from textual.worker import get_current_worker
 
 from ..query import Filter
 from ..sources.lookup import Fetcher, Target, build_fetchers, fetch_all, plan_for
-from .base import AppBase
-
-AHEAD = 300  # rows fetched ahead of the cursor before the fetch pauses
+from .trail import TrailMixin
 
 
 @dataclass
@@ -29,12 +27,12 @@ class LiveSource:
     full_scan: bool = False
 
 
-class LiveMixin(AppBase):
+class LiveMixin(TrailMixin):
     live: LiveSource | None
 
     LIVE_BINDINGS = [Binding("r", "refresh_live", "Refresh", id="live.refresh")]
 
-    def filter_applied(self, f: Filter) -> None:
+    def live_filter_applied(self, f: Filter) -> None:
         """Plan the fetch for a new filter (the old one is cancelled) and start it."""
         if self.live is None:
             return
@@ -55,10 +53,6 @@ class LiveMixin(AppBase):
             return
         self._live_fetch(self.live.fetchers)
 
-    def live_wants_more(self) -> bool:
-        lst = self.event_list
-        return lst.row_count - lst.cursor < AHEAD
-
     @work(thread=True, exclusive=True, group="live")
     def _live_fetch(self, fetchers: list[Fetcher]) -> None:
         worker = get_current_worker()
@@ -73,7 +67,7 @@ class LiveMixin(AppBase):
 
         def enough() -> bool:
             try:
-                return not self.call_from_thread(self.live_wants_more)
+                return not self.call_from_thread(self.wants_more)
             except RuntimeError:  # the app is closing
                 return True
 
@@ -114,10 +108,13 @@ class LiveMixin(AppBase):
         self.status.set(live=text)
 
     def action_refresh_live(self) -> None:
-        """Ask again for what is newer than the last fetch."""
-        if self.live is None:
+        """Ask again for what is newer than the last fetch (or list a trail's days again)."""
+        if self.trail is not None:
+            self.trail_refresh()
+        elif self.live is None:
             self.notify(
-                "nothing live to refresh (open with --profile/--region)", severity="warning"
+                "nothing live to refresh (open with --profile/--region or --from s3://…)",
+                severity="warning",
             )
-            return
-        self.apply_filter(self.filter_text)
+        else:
+            self.apply_filter(self.filter_text)

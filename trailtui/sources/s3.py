@@ -79,7 +79,6 @@ class S3Stats:
     def progress_line(self) -> str:
         """objects and bytes done, rate and time left (days not listed yet are estimated from
         the ones that are)."""
-        mb = self.bytes / 1e6
         rate = self.bytes / self.busy if self.busy > 0 else 0.0
         left = self.listed_bytes - self.bytes - self.skipped_bytes
         unlisted = self.days_total - self.days_listed
@@ -87,8 +86,8 @@ class S3Stats:
             left += unlisted * self.listed_bytes // self.days_listed
         parts = [
             f"{self.objects + self.skipped:,}/{self.listed:,} objects",
-            f"{mb:,.1f} MB",
-            f"{rate / 1e6:,.1f} MB/s",
+            _size(self.bytes),
+            f"{_size(rate)}/s",
             f"{self.events:,} events",
         ]
         if self.done:
@@ -102,7 +101,15 @@ class S3Stats:
         return " · ".join(parts)
 
 
+def _size(n: float) -> str:
+    if n < 1e6:
+        return f"{n / 1e3:,.0f} kB"
+    return f"{n / 1e6:,.1f} MB"
+
+
 def _duration(secs: float) -> str:
+    if secs < 1:
+        return "<1 s"
     if secs < 90:
         return f"{secs:.0f} s"
     if secs < 5400:

@@ -84,22 +84,21 @@ class TrailMixin(AppBase):
         if gone():
             return
         with contextlib.suppress(RuntimeError):
-            self.call_from_thread(self._trail_landed, error)
+            self.call_from_thread(self._trail_landed, error, True)
 
-    def _trail_landed(self, error: str = "") -> None:
+    def _trail_landed(self, error: str = "", stopped: bool = False) -> None:
         self.event_list.reload()
-        self._trail_status()
+        self._trail_status(stopped)
         if error:
             self.status.set(message=error, error=True)
         self.refresh_coverage()
 
-    def _trail_status(self) -> None:
+    def _trail_status(self, stopped: bool = True) -> None:
         if self.trail is None:
             return
-        busy = any(w.group == "trail" and not w.is_finished for w in self.workers)
         lines = [t.stats.progress_line() for t in self.trail.trails]
         text = "S3 " + " | ".join(lines)
-        if not busy and not all(t.stats.done for t in self.trail.trails):
+        if stopped and not all(t.stats.done for t in self.trail.trails):
             text += " · paused (more as you scroll)"
         self.status.set(live=text)
 

@@ -177,8 +177,9 @@ class EventList(ScrollView, can_focus=True):
         self.workers.cancel_group(self, "list-count")
         self.pages.clear()
         self.pending.clear()
+        # the rows only grow under a lazy fetch: what was counted is there still
+        self.known = max(self.known, self.total or 0, self.cursor + 1)
         self.total = None
-        self.known = max(self.known, self.cursor + 1)
         self._fetch(0)
         if self.cursor >= PAGE:
             self._fetch(self.cursor // PAGE)

@@ -113,8 +113,8 @@ def test_progress_line_estimates_unlisted_days() -> None:
     from trailtui.sources.s3 import S3Stats
 
     st = S3Stats(objects=10, bytes=10_000_000, busy=2.0, listed=20, listed_bytes=20_000_000,
-                 days_listed=1, days_total=3, events=5000)  # fmt: skip
+                 days_listed=1, days_total=3)  # fmt: skip
     line = st.progress_line()
     # 10 MB of the listed day left + 2 unlisted days at ~20 MB each = 50 MB at 5 MB/s
-    assert "10/20 objects (2 days to list)" in line and "5.0 MB/s" in line and "10.0 MB" in line
+    assert "10/20 objects (+2 days to list)" in line and "5.0 MB/s" in line and "10.0 MB" in line
     assert "~10 s left" in line

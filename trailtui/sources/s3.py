@@ -88,14 +88,13 @@ class S3Stats:
             f"{self.objects + self.skipped:,}/{self.listed:,} objects",
             _size(self.bytes),
             f"{_size(rate)}/s",
-            f"{self.events:,} events",
         ]
         if self.done:
             parts.append("window read")
         elif rate > 0 and left > 0:
             parts.append(f"~{_duration(left / rate)} left")
         if unlisted > 0 and not self.done:
-            parts[0] += f" ({unlisted} days to list)"
+            parts[0] += f" (+{unlisted} day{'s' if unlisted > 1 else ''} to list)"
         if self.rejected:
             parts.append(f"{len(self.rejected)} skipped")
         return " · ".join(parts)

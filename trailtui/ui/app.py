@@ -237,6 +237,14 @@ class TrailApp(LiveMixin, InvestigateMixin, EvidenceMixin):
 
     # ------------------------------------------------------------------ list events
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """r and V only where they mean something (the footer then shows them)."""
+        if action == "refresh_live":
+            return self.live is not None or self.trail is not None
+        if action == "verify":
+            return self.trail is not None
+        return True
+
     def filter_applied(self, f: Filter) -> None:
         self.live_filter_applied(f)
         self.trail_filter_applied(f)
@@ -337,7 +345,7 @@ class TrailApp(LiveMixin, InvestigateMixin, EvidenceMixin):
     def _coverage(self) -> None:
         total = self.store.count(Filter(), self.scope)
         rng = self.store.time_range(self.scope)
-        text = f"{clean(self.label, 40)}: {total:,} events cached"
+        text = f"{clean(self.label, 40)}: {total:,} cached"
         if rng:
             a, b = (datetime.fromtimestamp(x / 1000, tz=UTC) for x in rng)
             text += f", {a:%Y-%m-%d} → {b:%Y-%m-%d}"

@@ -46,13 +46,14 @@ class StatusBar(Widget):
             self.message, self.error = message, error
         t = Text()
         t.append(self.matches, style="bold")
-        if self.coverage:
-            t.append("  │  ", style="dim")
-            t.append(clean(self.coverage, 120))
+        # work in progress before the coverage: on a narrow terminal the coverage is cut first
         for part in (self.busy, self.live):
             if part:
                 t.append("  │  ", style="dim")
                 t.append(clean(part, 100), style="yellow")
+        if self.coverage:
+            t.append("  │  ", style="dim")
+            t.append(clean(self.coverage, 120))
         if self.message:
             t.append("  │  ", style="dim")
             t.append(clean(self.message, 200), style="bold red" if self.error else "")

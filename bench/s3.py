@@ -18,6 +18,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -55,6 +56,47 @@ def write_files(folder: Path, n: int) -> list[Path]:
     return files
 
 
+def stages(files: list[Path], db: Path) -> None:
+    """Where an event's ingest time goes (microseconds per event, GC paused as in ingest)."""
+    import zlib
+
+    from trailtui.events import bulk, loads, parse_record, raw_bytes
+    from trailtui.schema import compress_raw
+    from trailtui.store import _row_values
+
+    out: dict[str, float] = {}
+
+    def timed(name: str, fn: Any) -> Any:
+        t = time.perf_counter()
+        r = fn()
+        out[name] = time.perf_counter() - t
+        return r
+
+    with bulk():
+        blobs = [p.read_bytes() for p in files]
+        texts = timed("gunzip", lambda: [zlib.decompress(b, 47) for b in blobs])
+        docs = timed("JSON parse", lambda: [loads(x) for x in texts])
+        recs = [r for d in docs for r in d["Records"]]
+        evs = timed("normalize", lambda: [parse_record(r) for r in recs])
+        raws = timed("serialize raw", lambda: [raw_bytes(e.raw) for e in evs])
+        timed("compress raw", lambda: [compress_raw(r) for r in raws])
+        rows = [_row_values(i + 1, e) for i, e in enumerate(evs)]
+        st = Store(db)
+        with st._c() as c:
+            t = time.perf_counter()
+            for i in range(0, len(rows), 500):
+                c.execute("BEGIN")
+                c.executemany(
+                    f"INSERT INTO events VALUES ({','.join('?' * 26)})", rows[i : i + 500]
+                )
+                c.execute("COMMIT")
+            out["SQLite insert (8 indexes)"] = time.perf_counter() - t
+        st.close()
+    n = len(recs)
+    print("per event: " + ", ".join(f"{k} {v / n * 1e6:.1f} µs" for k, v in out.items())
+          + f"; sum {sum(out.values()) / n * 1e6:.1f} µs")  # fmt: skip
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     tmp = Path(tempfile.mkdtemp(prefix="trailtui-bench-s3-"))
@@ -79,6 +121,7 @@ def main() -> None:
     print(f"trailtui ingest (parse + normalize + SQLite): {rep.events:,} events in {secs:.2f}s = {rate:,.0f} events/s"
           f"  ({rate / jq_rate:.2f}x zcat|jq; targets: 100,000/s and 2x)")  # fmt: skip
     store.close()
+    stages(files, tmp / "stages.sqlite")
 
     # the same files from moto's S3 server over HTTP
     import logging

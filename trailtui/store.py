@@ -252,7 +252,10 @@ class Store(FacetsMixin):
                     )
                 if row is None and self.readonly:
                     raise StoreError(f"{self.path} is not a trailtui cache")
-                if not self.readonly:  # new caches, and what later versions added (IF NOT EXISTS)
+                # new caches, and what later versions added (all IF NOT EXISTS; the newest
+                # addition tells whether anything is missing, so a plain open writes nothing)
+                newest = "SELECT 1 FROM sqlite_master WHERE name = 'origins_kind'"
+                if not self.readonly and c.execute(newest).fetchone() is None:
                     c.executescript(
                         "BEGIN IMMEDIATE;"
                         + _SCHEMA

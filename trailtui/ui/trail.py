@@ -16,7 +16,7 @@ from textual.worker import get_current_worker
 
 from ..query import Filter
 from ..sources.s3 import S3Stats, S3Trail
-from .base import AppBase
+from .base import AHEAD, AppBase
 from .screens.report import ReportScreen
 
 
@@ -70,10 +70,13 @@ class TrailMixin(AppBase):
                     self.call_from_thread(self._trail_landed)
 
         def enough() -> bool:
+            """AHEAD rows past the cursor are in the store (the list itself repaints only a
+            few times a second, so its count lags what has landed)."""
             try:
-                return gone() or not self.call_from_thread(self.wants_more)
+                f, cursor = self.call_from_thread(lambda: (self.filter, self.event_list.cursor))
             except RuntimeError:  # the app is closing
                 return True
+            return gone() or bool(self.store.window(f, cursor + AHEAD, 1, self.scope))
 
         error = ""
         for trail in self.trail.trails:

@@ -307,7 +307,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
     if live_args:
         return _explore_live(args)
     tty = sys.stdout.isatty()
-    opened = open_source(args.demo, args.from_paths, args.cache, args=args, lazy_s3=tty)
+    opened = open_source(args.demo, args.from_paths, args.cache, args=args, lazy=tty)
     if not tty:
         # not a terminal (a pipe, a script): say what is there instead of drawing
         return _summary(opened)
@@ -330,10 +330,14 @@ def cmd_explore(args: argparse.Namespace) -> int:
     from .ui.app import run_app
 
     trail = None
+    window = "all"
     if opened.trails:
+        from .sources.s3 import S3Trail
         from .ui.trail import TrailSource
 
-        trail = TrailSource(opened.trails, args.profile, args.region)
+        trail = TrailSource(list(opened.trails), args.profile, args.region)
+        if any(isinstance(t, S3Trail) for t in opened.trails):
+            window = "24h"  # a bucket can hold years: the newest day first
     return run_app(
         opened.store,
         opened.scope,
@@ -342,7 +346,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
         initial_filter=text,
         case=args.case,
         trail=trail,
-        window="24h" if trail else "all",
+        window=window,
     )
 
 

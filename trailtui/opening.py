@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from .query import Filter
-    from .sources.files import IngestReport
+    from .sources.files import FolderTrail, IngestReport
     from .sources.lookup import Target
     from .sources.s3 import S3Trail
     from .store import Store
@@ -29,7 +29,7 @@ class Opened:
     store: Store
     scope: list[int] | None
     label: str
-    trails: list[S3Trail] = field(default_factory=list)  # S3 locations left to read lazily
+    trails: list[S3Trail | FolderTrail] = field(default_factory=list)  # left to read lazily
 
 
 def open_source(
@@ -39,11 +39,11 @@ def open_source(
     quiet: bool = False,
     args: argparse.Namespace | None = None,
     window: tuple[datetime | None, datetime | None] = (None, None),
-    lazy_s3: bool = False,
+    lazy: bool = False,
 ) -> Opened:
     """The store and the scope (origin ids) for --demo / --from (files, folders, s3://) /
-    the whole cache. S3 reads only the window (default: the last 24 h), or nothing yet when
-    lazy_s3 (the explorer reads as the list needs rows)."""
+    the whole cache. S3 reads only the window (default: the last 24 h). When lazy (the
+    explorer), nothing is read yet: the trails come back to be read as the list needs rows."""
     from . import locations
     from .store import Store, StoreError
 
@@ -62,9 +62,10 @@ def open_source(
     s3_urls = [p for p in from_paths or [] if str(p).startswith("s3://")]
     scope: list[int] = []
     labels: list[str] = []
-    trails: list[S3Trail] = []
-    if s3_urls and lazy_s3:
-        scope, labels, trails = _lazy_s3(store, s3_urls, args)
+    trails: list[S3Trail | FolderTrail] = []
+    if s3_urls and lazy:
+        scope, labels, s3_trails = _lazy_s3(store, s3_urls, args)
+        trails += s3_trails
     elif s3_urls:
         scope, labels = _open_s3(store, s3_urls, args, window, quiet)
     if s3_urls:
@@ -76,10 +77,13 @@ def open_source(
         missing = [str(p) for p in paths if not p.exists()]
         if missing:
             _fail(f"no such file or folder: {', '.join(missing)}")
-        from .sources.files import origin_uri
+        from .sources.files import FolderTrail, origin_uri
 
         for p in paths:  # the roots first: what the ingest adds carries them
             scope += store.root_scope(origin_uri(p))
+        if lazy:
+            trails.append(FolderTrail(paths))
+            return Opened(store, scope, ", ".join(labels + [str(p) for p in paths]), trails)
         report = run_ingest(store, paths, quiet=quiet, summary=False)
         for fr in report.rejected_files:
             sys.stderr.write(f"trailtui: skipped {fr.path}: {fr.error}\n")
@@ -115,7 +119,8 @@ def _open_s3(
     """Read the window's trail log files from S3 (newest first, each object once)."""
     from datetime import UTC, datetime, timedelta
 
-    from .sources.s3 import S3Location, S3Stats, S3Trail, make_client
+    from .sources.progress import ReadStats
+    from .sources.s3 import S3Location, S3Trail, make_client
 
     end = window[1] or datetime.now(UTC)
     start = window[0] or end - timedelta(hours=24)
@@ -128,7 +133,7 @@ def _open_s3(
             scope += store.root_scope(loc.uri)
             trail = S3Trail(make_client(profile, region), loc)
 
-            def progress(st: S3Stats) -> None:
+            def progress(st: ReadStats) -> None:
                 if quiet:
                     return
                 sys.stderr.write(f"\rtrailtui: {st.progress_line()}   ")

@@ -4,6 +4,7 @@ first, with a progress line; V verifies the window, F lists what was skipped."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from trailtui.sources.files import FolderTrail, origin_uri
 from trailtui.sources.s3 import S3Location, S3Trail
 from trailtui.store import Store
 from trailtui.ui.app import TrailApp
@@ -112,11 +114,41 @@ async def test_verify_and_skipped_keys(
 
 
 def test_progress_line_estimates_unlisted_days() -> None:
-    from trailtui.sources.s3 import S3Stats
+    from trailtui.sources.progress import ReadStats
 
-    st = S3Stats(objects=10, bytes=10_000_000, busy=2.0, listed=20, listed_bytes=20_000_000,
+    st = ReadStats(objects=10, bytes=10_000_000, busy=2.0, listed=20, listed_bytes=20_000_000,
                  days_listed=1, days_total=3)  # fmt: skip
     line = st.progress_line()
     # 10 MB of the listed day left + 2 unlisted days at ~20 MB each = 50 MB at 5 MB/s
     assert "10/20 objects (+2 days to list)" in line and "5.0 MB/s" in line and "10.0 MB" in line
     assert "~10 s left" in line
+
+
+async def test_folder_read_lazily_newest_first(tmp_path: Path) -> None:
+    folder = tmp_path / "AWSLogs"
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    for h in range(30):
+        t = now - timedelta(minutes=30 * h + 5)
+        recs = [{"eventID": f"{h}-{i}", "eventTime": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                 "eventName": "GetObject"} for i in range(20)]  # fmt: skip
+        p = folder / f"{t:%Y/%m/%d}" / f"111_CloudTrail_us-east-1_{t:%Y%m%dT%H%MZ}_x.json"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(json.dumps({"Records": recs}))
+    store = Store(tmp_path / "c.sqlite")
+    scope = store.root_scope(origin_uri(folder))
+    app = TrailApp(store, scope, str(folder), trail=TrailSource([FolderTrail([folder])]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _idle(pilot, app)
+        assert app.event_list.total == 320  # 16 files: the first past 300 rows ahead
+        assert store.window(app.filter, 0, 1, scope)[0].event_id.startswith("0-")  # newest
+        assert "files 16/30 files" in app.status.live and "paused" in app.status.live
+        for _ in range(5):
+            await pilot.press("G")
+            await _idle(pilot, app)
+        assert app.event_list.total == 600 and "window read" in app.status.live
+        (folder / "late.json").write_text(json.dumps({"Records": [
+            {"eventID": "late", "eventTime": now.strftime("%Y-%m-%dT%H:%M:%SZ")}]}))  # fmt: skip
+        await pilot.press("r")  # new files are read, the others skipped
+        await _idle(pilot, app)
+        assert app.event_list.total == 601
+        assert app.trail is not None and app.trail.trails[0].stats.objects == 1

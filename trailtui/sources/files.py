@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..events import Event, bulk, parse_file
 from ..store import FileRecord, Store
+from .progress import ReadStats
 
 ORIGIN_KIND = "file"
 
@@ -135,3 +136,77 @@ def ingest_paths(
                 progress(i, len(todo), fr)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+class FolderTrail:
+    """Files and folders read newest first (by name: the `aws s3 sync` layout carries the time)
+    while the explorer needs rows: ingest_paths in steps. Each file once (path + size +
+    mtime); the window is not used to prune (names outside that layout carry no time)."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self.paths = [Path(p) for p in paths]
+        self.label = ", ".join(str(p) for p in self.paths)
+        self.stats = ReadStats(noun="files")
+        self._todo: list[tuple[Path, int]] | None = None
+        self._pos = 0
+        self._catching_up = False
+
+    def reset(self) -> None:
+        """Look at the folders again (r): new and changed files are read before the list's
+        needs count again (up to the first known file), the rest skipped."""
+        self._todo, self._pos = None, 0
+        self.stats = ReadStats(noun="files")
+        self._catching_up = True
+
+    def done_for(self, window: object) -> bool:
+        return self.stats.done
+
+    def ingest(
+        self,
+        store: Store,
+        start: object,
+        end: object,
+        progress: Callable[[ReadStats], None] | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+        enough: Callable[[], bool] = lambda: False,
+    ) -> ReadStats:
+        st = self.stats
+        if self._todo is None:
+            self._todo = [(f, _size(f)) for f in iter_input_files(self.paths)]
+            st.listed = len(self._todo)
+            st.listed_bytes = sum(n for _, n in self._todo)
+        t0 = time.perf_counter()
+        with bulk():
+            while self._pos < len(self._todo) and not (
+                cancelled() or (enough() and not self._catching_up)
+            ):
+                fpath, size = self._todo[self._pos]
+                self._pos += 1
+                fr, rec, events = _read(store, fpath, False)
+                if fr.skipped:
+                    self._catching_up = False
+                    st.skipped += 1
+                    st.skipped_bytes += size
+                else:
+                    if rec is not None:
+                        st.added += store.ingest(events, rec.uri, ORIGIN_KIND, rec).added
+                    st.objects += 1
+                    st.bytes += size
+                    st.events += fr.events
+                    if fr.error:
+                        st.rejected.append((fr.path, fr.error))
+                now = time.perf_counter()
+                st.busy += now - t0
+                t0 = now
+                if progress is not None:
+                    progress(st)
+        st.busy += time.perf_counter() - t0
+        st.done = self._pos >= len(self._todo)
+        return st
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

@@ -14,12 +14,13 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..events import bulk, parse_bytes
 from ..store import FileRecord, Store
+from .progress import ReadStats
 
 ORIGIN_KIND = "s3"
 PARALLEL = 4
@@ -57,65 +58,6 @@ class TrailPrefix:
     org: str = ""
 
 
-@dataclass(slots=True)
-class S3Stats:
-    lists: int = 0
-    gets: int = 0
-    objects: int = 0
-    skipped: int = 0  # already ingested (same key + ETag)
-    bytes: int = 0
-    skipped_bytes: int = 0
-    events: int = 0
-    added: int = 0
-    listed: int = 0  # objects in the day prefixes listed so far
-    listed_bytes: int = 0
-    days_listed: int = 0
-    days_total: int = 0  # days in the window
-    busy: float = 0.0  # seconds spent reading (not paused)
-    done: bool = False  # every object of the window is read
-    rejected: list[tuple[str, str]] = field(default_factory=list)
-    started: float = field(default_factory=time.perf_counter)
-
-    def progress_line(self) -> str:
-        """objects and bytes done, rate and time left (days not listed yet are estimated from
-        the ones that are)."""
-        rate = self.bytes / self.busy if self.busy > 0 else 0.0
-        left = self.listed_bytes - self.bytes - self.skipped_bytes
-        unlisted = self.days_total - self.days_listed
-        if self.days_listed and unlisted > 0:
-            left += unlisted * self.listed_bytes // self.days_listed
-        parts = [
-            f"{self.objects + self.skipped:,}/{self.listed:,} objects",
-            _size(self.bytes),
-            f"{_size(rate)}/s",
-        ]
-        if self.done:
-            parts.append("window read")
-        elif rate > 0 and left > 0:
-            parts.append(f"~{_duration(left / rate)} left")
-        if unlisted > 0 and not self.done:
-            parts[0] += f" (+{unlisted} day{'s' if unlisted > 1 else ''} to list)"
-        if self.rejected:
-            parts.append(f"{len(self.rejected)} skipped")
-        return " · ".join(parts)
-
-
-def _size(n: float) -> str:
-    if n < 1e6:
-        return f"{n / 1e3:,.0f} kB"
-    return f"{n / 1e6:,.1f} MB"
-
-
-def _duration(secs: float) -> str:
-    if secs < 1:
-        return "<1 s"
-    if secs < 90:
-        return f"{secs:.0f} s"
-    if secs < 5400:
-        return f"{secs / 60:.0f} min"
-    return f"{secs / 3600:.1f} h"
-
-
 def make_client(profile: str | None = None, region: str | None = None) -> Any:
     import boto3
     from botocore.config import Config
@@ -131,10 +73,21 @@ class S3Trail:
     def __init__(self, client: Any, location: S3Location) -> None:
         self.client = client
         self.location = location
-        self.stats = S3Stats()
+        self.stats = ReadStats()
         self._tps: list[TrailPrefix] | None = None
         self._window: tuple[datetime | None, datetime] | None = None
         self._pending: Iterator[dict[str, Any]] = iter(())
+        self.label = location.uri
+        self._catching_up = False
+
+    def reset(self) -> None:
+        """List the window's days again (r): the new objects (the newest, so the first) are
+        read before the list's needs count again; known ones are skipped."""
+        self._window = None
+        self._catching_up = True
+
+    def done_for(self, window: tuple[datetime | None, datetime]) -> bool:
+        return self.stats.done and self._window == window
 
     def _prefixes(self, prefix: str) -> list[str]:
         out: list[str] = []
@@ -251,10 +204,10 @@ class S3Trail:
         store: Store,
         start: datetime | None,
         end: datetime,
-        progress: Callable[[S3Stats], None] | None = None,
+        progress: Callable[[ReadStats], None] | None = None,
         cancelled: Callable[[], bool] = lambda: False,
         enough: Callable[[], bool] = lambda: False,
-    ) -> S3Stats:
+    ) -> ReadStats:
         """Read the window's objects into the store, newest first, a few in parallel, skipping
         what is known. Stops when enough() says so (the explorer has rows to show) or when
         cancelled; called again for the same window, it goes on where it stopped."""
@@ -267,7 +220,7 @@ class S3Trail:
         t0 = time.perf_counter()
         try:
             with bulk(), ThreadPoolExecutor(PARALLEL) as pool:
-                while not (cancelled() or enough()):
+                while not (cancelled() or (enough() and not self._catching_up)):
                     todo = self._unseen(store, PARALLEL * 2)
                     if not todo:
                         st.done = True
@@ -288,6 +241,7 @@ class S3Trail:
         for obj in self._pending:
             uri = f"s3://{self.location.bucket}/{obj['Key']}"
             if store.file_seen(uri, None, None, str(obj.get("ETag", "")).strip('"')):
+                self._catching_up = False  # what is older than this was read before
                 self.stats.skipped += 1
                 self.stats.skipped_bytes += int(obj.get("Size") or 0)
                 continue

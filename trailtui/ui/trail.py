@@ -15,14 +15,16 @@ from textual.binding import Binding
 from textual.worker import get_current_worker
 
 from ..query import Filter
-from ..sources.s3 import S3Stats, S3Trail
+from ..sources.files import FolderTrail
+from ..sources.progress import ReadStats
+from ..sources.s3 import S3Trail
 from .base import AHEAD, AppBase
 from .screens.report import ReportScreen
 
 
 @dataclass
 class TrailSource:
-    trails: list[S3Trail]
+    trails: list[S3Trail | FolderTrail]
     profile: str | None = None
     region: str | None = None
     window: tuple[datetime | None, datetime] | None = None
@@ -48,7 +50,7 @@ class TrailMixin(AppBase):
     def trail_more(self) -> None:
         if self.trail is None or self.trail.window is None:
             return
-        if all(t.stats.done and t._window == self.trail.window for t in self.trail.trails):
+        if all(t.done_for(self.trail.window) for t in self.trail.trails):
             self._trail_status()
             return
         self._trail_read(self.trail.window)
@@ -62,7 +64,7 @@ class TrailMixin(AppBase):
         def gone() -> bool:
             return worker.is_cancelled or not self.is_running
 
-        def progress(_: S3Stats) -> None:
+        def progress(_: ReadStats) -> None:
             now = time.monotonic()
             if now - last[0] > 0.3 and not gone():  # repaint ~3 times a second at most
                 last[0] = now
@@ -83,7 +85,7 @@ class TrailMixin(AppBase):
             try:
                 trail.ingest(self.store, window[0], window[1], progress, gone, enough)
             except Exception as e:  # S3 problems: one line in the status bar
-                error = f"s3://{trail.location.bucket}: {type(e).__name__}: {e}"
+                error = f"{trail.label}: {type(e).__name__}: {e}"
         if gone():
             return
         with contextlib.suppress(RuntimeError):
@@ -99,8 +101,11 @@ class TrailMixin(AppBase):
     def _trail_status(self, stopped: bool = True) -> None:
         if self.trail is None:
             return
-        lines = [t.stats.progress_line() for t in self.trail.trails]
-        text = "S3 " + " | ".join(lines)
+        lines = [
+            f"{'S3' if isinstance(t, S3Trail) else 'files'} {t.stats.progress_line()}"
+            for t in self.trail.trails
+        ]
+        text = " | ".join(lines)
         if stopped and not all(t.stats.done for t in self.trail.trails):
             text += " · paused (more as you scroll)"
         self.status.set(live=text)
@@ -109,15 +114,19 @@ class TrailMixin(AppBase):
         """r: list the window's days again (new objects) and read what is new."""
         assert self.trail is not None
         for t in self.trail.trails:
-            t._window = None
+            t.reset()
         self.apply_filter(self.filter_text)
 
     # ------------------------------------------------------------------ verify / skipped
 
     def action_verify(self) -> None:
         """Validate the log file integrity of the window (as aws cloudtrail validate-logs)."""
-        if self.trail is None:
-            self.notify("verify needs trail log files in S3 (--from s3://…)", severity="warning")
+        if self.trail is None or not any(isinstance(t, S3Trail) for t in self.trail.trails):
+            self.notify(
+                "verify needs trail log files in S3 (--from s3://…): the signatures of a synced"
+                " folder's digests stay in S3's object metadata",
+                severity="warning",
+            )
             return
         self.notify("verifying the window's log files…", timeout=3)
         self._verify(self.filter)
@@ -134,6 +143,8 @@ class TrailMixin(AppBase):
         lines: list[str] = []
         ok = True
         for t in self.trail.trails:
+            if not isinstance(t, S3Trail):
+                continue
             fresh = S3Trail(t.client, t.location)  # its own listing counters
             try:
                 report = check(fresh, start, end, self.trail.profile, self.trail.region)

@@ -102,7 +102,7 @@ class TrailMixin(AppBase):
         if self.trail is None:
             return
         lines = [
-            f"{'S3' if isinstance(t, S3Trail) else 'files'} {t.stats.progress_line()}"
+            ("S3 " if isinstance(t, S3Trail) else "") + t.stats.progress_line()
             for t in self.trail.trails
         ]
         text = " | ".join(lines)

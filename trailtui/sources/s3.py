@@ -211,12 +211,11 @@ class S3Trail:
         """Read the window's objects into the store, newest first, a few in parallel, skipping
         what is known. Stops when enough() says so (the explorer has rows to show) or when
         cancelled; called again for the same window, it goes on where it stopped."""
-        st = self.stats
-        if self._window != (start, end):
+        if self._window != (start, end):  # a new window: its own plan and figures
             self._window = (start, end)
             self._pending = (obj for batch in self.plan(start, end) for obj in batch)
-            st.done = False
-            st.listed = st.listed_bytes = st.days_listed = st.days_total = 0
+            self.stats = ReadStats()
+        st = self.stats
         t0 = time.perf_counter()
         try:
             with bulk(), ThreadPoolExecutor(PARALLEL) as pool:

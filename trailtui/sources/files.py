@@ -6,6 +6,7 @@ the same tree only reads what changed.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -150,16 +151,18 @@ class FolderTrail:
         self._todo: list[tuple[Path, int]] | None = None
         self._pos = 0
         self._catching_up = False
+        self._rescan = False
+        self._lock = threading.Lock()
 
     def reset(self) -> None:
         """Look at the folders again (r): new and changed files are read before the list's
-        needs count again (up to the first known file), the rest skipped."""
-        self._todo, self._pos = None, 0
-        self.stats = ReadStats(noun="files")
+        needs count again (up to the first known file), the rest skipped. Applied by the next
+        read: the one in flight may still be walking the old list."""
+        self._rescan = True
         self._catching_up = True
 
     def done_for(self, window: object) -> bool:
-        return self.stats.done
+        return self.stats.done and not self._rescan
 
     def ingest(
         self,
@@ -170,39 +173,43 @@ class FolderTrail:
         cancelled: Callable[[], bool] = lambda: False,
         enough: Callable[[], bool] = lambda: False,
     ) -> ReadStats:
-        st = self.stats
-        if self._todo is None:
-            self._todo = [(f, _size(f)) for f in iter_input_files(self.paths)]
-            st.listed = len(self._todo)
-            st.listed_bytes = sum(n for _, n in self._todo)
-        t0 = time.perf_counter()
-        with bulk():
-            while self._pos < len(self._todo) and not (
-                cancelled() or (enough() and not self._catching_up)
-            ):
-                fpath, size = self._todo[self._pos]
-                self._pos += 1
-                fr, rec, events = _read(store, fpath, False)
-                if fr.skipped:
-                    self._catching_up = False
-                    st.skipped += 1
-                    st.skipped_bytes += size
-                else:
-                    if rec is not None:
-                        st.added += store.ingest(events, rec.uri, ORIGIN_KIND, rec).added
-                    st.objects += 1
-                    st.bytes += size
-                    st.events += fr.events
-                    if fr.error:
-                        st.rejected.append((fr.path, fr.error))
-                now = time.perf_counter()
-                st.busy += now - t0
-                t0 = now
-                if progress is not None:
-                    progress(st)
-        st.busy += time.perf_counter() - t0
-        st.done = self._pos >= len(self._todo)
-        return st
+        with self._lock:  # one read at a time (a cancelled worker finishes its chunk)
+            if self._rescan:
+                self._todo, self._pos, self._rescan = None, 0, False
+                self.stats = ReadStats(noun="files")
+            st = self.stats
+            if self._todo is None:
+                self._todo = [(f, _size(f)) for f in iter_input_files(self.paths)]
+                st.listed = len(self._todo)
+                st.listed_bytes = sum(n for _, n in self._todo)
+            t0 = time.perf_counter()
+            with bulk():
+                while self._pos < len(self._todo) and not (
+                    cancelled() or (enough() and not self._catching_up)
+                ):
+                    fpath, size = self._todo[self._pos]
+                    self._pos += 1
+                    fr, rec, events = _read(store, fpath, False)
+                    if fr.skipped:
+                        self._catching_up = False
+                        st.skipped += 1
+                        st.skipped_bytes += size
+                    else:
+                        if rec is not None:
+                            st.added += store.ingest(events, rec.uri, ORIGIN_KIND, rec).added
+                        st.objects += 1
+                        st.bytes += size
+                        st.events += fr.events
+                        if fr.error:
+                            st.rejected.append((fr.path, fr.error))
+                    now = time.perf_counter()
+                    st.busy += now - t0
+                    t0 = now
+                    if progress is not None:
+                        progress(st)
+            st.busy += time.perf_counter() - t0
+            st.done = self._pos >= len(self._todo)
+            return st
 
 
 def _size(path: Path) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -75,10 +76,11 @@ class S3Trail:
         self.location = location
         self.stats = ReadStats()
         self._tps: list[TrailPrefix] | None = None
-        self._window: tuple[datetime | None, datetime] | None = None
+        self._window: tuple[date | None, date] | None = None  # the days being read
         self._pending: Iterator[dict[str, Any]] = iter(())
         self.label = location.uri
         self._catching_up = False
+        self._lock = threading.Lock()
 
     def reset(self) -> None:
         """List the window's days again (r): the new objects (the newest, so the first) are
@@ -87,7 +89,7 @@ class S3Trail:
         self._catching_up = True
 
     def done_for(self, window: tuple[datetime | None, datetime]) -> bool:
-        return self.stats.done and self._window == window
+        return self.stats.done and self._window == _days(*window)
 
     def _prefixes(self, prefix: str) -> list[str]:
         out: list[str] = []
@@ -211,28 +213,29 @@ class S3Trail:
         """Read the window's objects into the store, newest first, a few in parallel, skipping
         what is known. Stops when enough() says so (the explorer has rows to show) or when
         cancelled; called again for the same window, it goes on where it stopped."""
-        if self._window != (start, end):  # a new window: its own plan and figures
-            self._window = (start, end)
-            self._pending = (obj for batch in self.plan(start, end) for obj in batch)
-            self.stats = ReadStats()
-        st = self.stats
-        t0 = time.perf_counter()
-        try:
-            with bulk(), ThreadPoolExecutor(PARALLEL) as pool:
-                while not (cancelled() or (enough() and not self._catching_up)):
-                    todo = self._unseen(store, PARALLEL * 2)
-                    if not todo:
-                        st.done = True
-                        break
-                    for obj, data, err in pool.map(self._fetch, todo):
-                        self._store(store, obj, data, err)
-                        st.busy = st.busy + time.perf_counter() - t0
-                        t0 = time.perf_counter()
-                        if progress is not None:
-                            progress(st)
-        finally:
-            st.busy += time.perf_counter() - t0
-        return st
+        with self._lock:  # one read at a time (a cancelled worker finishes its chunk)
+            if self._window != _days(start, end):  # new days: their own plan and figures
+                self._window = _days(start, end)
+                self._pending = (obj for batch in self.plan(start, end) for obj in batch)
+                self.stats = ReadStats()
+            st = self.stats
+            t0 = time.perf_counter()
+            try:
+                with bulk(), ThreadPoolExecutor(PARALLEL) as pool:
+                    while not (cancelled() or (enough() and not self._catching_up)):
+                        todo = self._unseen(store, PARALLEL * 2)
+                        if not todo:
+                            st.done = True
+                            break
+                        for obj, data, err in pool.map(self._fetch, todo):
+                            self._store(store, obj, data, err)
+                            st.busy = st.busy + time.perf_counter() - t0
+                            t0 = time.perf_counter()
+                            if progress is not None:
+                                progress(st)
+            finally:
+                st.busy += time.perf_counter() - t0
+            return st
 
     def _unseen(self, store: Store, n: int) -> list[dict[str, Any]]:
         """The next n objects of the window not ingested yet (same key and ETag: skipped)."""
@@ -272,6 +275,12 @@ class S3Trail:
         rec = FileRecord(uri, len(data), None, etag, len(events), rejects, error)
         st.added += store.ingest(events, uri, ORIGIN_KIND, rec).added
         st.events += len(events)
+
+
+def _days(start: datetime | None, end: datetime) -> tuple[date | None, date]:
+    """The UTC days of a window: what the plan lists (a window moving by seconds, as "the last
+    24 h" does at every filter change, is the same read)."""
+    return (start.astimezone(UTC).date() if start else None, end.astimezone(UTC).date())
 
 
 _KEYTIME = re.compile(r"_(\d{8}T\d{4}Z)_")

@@ -3,6 +3,7 @@ viewer and the status bar. State lives here; widgets post messages."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sqlite3
@@ -181,6 +182,7 @@ class TrailApp(LiveMixin, InvestigateMixin, EvidenceMixin):
         self._detail_timer: Timer | None = None
         self.layout_choice: str | None = None  # None: by terminal width
         self._covered = False
+        self._coverage_started = False
         self._bench_done = False
         self.settings = load_settings()
         if self.settings.keys:
@@ -256,7 +258,9 @@ class TrailApp(LiveMixin, InvestigateMixin, EvidenceMixin):
         self.call_after_refresh(self._relayout)
         if not self._covered:
             self._covered = True
-            self._coverage()
+            # what exists now (Textual, the widgets, the modules) lives as long as the app: out
+            # of the collector's sight, so a full collection doesn't rescan it between keys
+            gc.freeze()
         self._bench_first_paint()
 
     def _bench_first_paint(self) -> None:
@@ -283,6 +287,11 @@ class TrailApp(LiveMixin, InvestigateMixin, EvidenceMixin):
             self.trail_more()
         row = msg.row
         lst = self.event_list
+        if lst.total is not None and not self._coverage_started:
+            # what the cache covers waits for the first count: at start the two would compete
+            # (2 cores) with the first filter a fast typist applies
+            self._coverage_started = True
+            self._coverage()
         if lst.total is not None:
             pos = f"{msg.index + 1:,}/{lst.total:,}" if lst.total else "0"
             noun = "event" if lst.total == 1 else "events"

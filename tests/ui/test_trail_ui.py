@@ -136,7 +136,8 @@ async def test_folder_read_lazily_newest_first(tmp_path: Path) -> None:
         p.write_text(json.dumps({"Records": recs}))
     store = Store(tmp_path / "c.sqlite")
     scope = store.root_scope(origin_uri(folder))
-    app = TrailApp(store, scope, str(folder), trail=TrailSource([FolderTrail([folder])]))
+    lazy = FolderTrail([folder], eager_bytes=0)  # (a folder under 16 MB is read whole)
+    app = TrailApp(store, scope, str(folder), trail=TrailSource([lazy]))
     async with app.run_test(size=(120, 40)) as pilot:
         await _idle(pilot, app)
         assert app.event_list.total == 320  # 16 files: the first past 300 rows ahead
@@ -152,3 +153,18 @@ async def test_folder_read_lazily_newest_first(tmp_path: Path) -> None:
         await _idle(pilot, app)
         assert app.event_list.total == 601
         assert app.trail is not None and app.trail.trails[0].stats.objects == 1
+
+
+async def test_small_folder_is_read_whole(tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    for h in range(30):
+        recs = [{"eventID": f"{h}-{i}", "eventTime": f"2026-11-20T{h % 24:02d}:00:00Z"}
+                for i in range(20)]  # fmt: skip
+        (folder / f"{h:03d}.json").write_text(json.dumps({"Records": recs}))
+    store = Store(tmp_path / "c.sqlite")
+    scope = store.root_scope(origin_uri(folder))
+    app = TrailApp(store, scope, str(folder), trail=TrailSource([FolderTrail([folder])]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _idle(pilot, app)
+        assert app.event_list.total == 600 and "window read" in app.status.live

@@ -141,11 +141,15 @@ def ingest_paths(
 
 class FolderTrail:
     """Files and folders read newest first (by name: the `aws s3 sync` layout carries the time)
-    while the explorer needs rows: ingest_paths in steps. Each file once (path + size +
+    while the explorer needs rows: ingest_paths in steps (a small folder is read whole, in the
+    background, so its counts and histogram are complete). Each file once (path + size +
     mtime); the window is not used to prune (names outside that layout carry no time)."""
 
-    def __init__(self, paths: Sequence[Path]) -> None:
+    EAGER_BYTES = 16 * 1024**2  # smaller than this on disk: read it all (seconds at most)
+
+    def __init__(self, paths: Sequence[Path], eager_bytes: int = EAGER_BYTES) -> None:
         self.paths = [Path(p) for p in paths]
+        self.eager_bytes = eager_bytes
         self.label = ", ".join(str(p) for p in self.paths)
         self.stats = ReadStats(noun="files")
         self._todo: list[tuple[Path, int]] | None = None
@@ -182,10 +186,11 @@ class FolderTrail:
                 self._todo = [(f, _size(f)) for f in iter_input_files(self.paths)]
                 st.listed = len(self._todo)
                 st.listed_bytes = sum(n for _, n in self._todo)
+            small = st.listed_bytes <= self.eager_bytes  # complete counts beat laziness here
             t0 = time.perf_counter()
             with bulk():
                 while self._pos < len(self._todo) and not (
-                    cancelled() or (enough() and not self._catching_up)
+                    cancelled() or (enough() and not self._catching_up and not small)
                 ):
                     fpath, size = self._todo[self._pos]
                     self._pos += 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 
@@ -25,7 +24,6 @@ class ReadStats:
     busy: float = 0.0  # seconds spent reading (not paused)
     done: bool = False  # everything of the window is read
     rejected: list[tuple[str, str]] = field(default_factory=list)
-    started: float = field(default_factory=time.perf_counter)
     noun: str = "objects"
 
     def progress_line(self) -> str:

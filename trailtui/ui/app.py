@@ -112,7 +112,7 @@ def _process_age() -> float:
         return -1.0
 
 
-class TrailApp(LiveMixin, InvestigateMixin, EvidenceMixin):
+class TrailApp(LiveMixin, TrailMixin, InvestigateMixin, EvidenceMixin):
     CSS_PATH = "app.tcss"
     TITLE = "trailtui"
 
@@ -251,6 +251,18 @@ class TrailApp(LiveMixin, InvestigateMixin, EvidenceMixin):
         self.live_filter_applied(f)
         self.trail_filter_applied(f)
 
+    def action_refresh_live(self) -> None:
+        """Ask again for what is newer than the last fetch (or read a trail's new objects)."""
+        if self.trail is not None:
+            self.trail_refresh()
+        elif self.live is None:
+            self.notify(
+                "nothing live to refresh (open with --profile/--region or --from s3://…)",
+                severity="warning",
+            )
+        else:
+            self.apply_filter(self.filter_text)
+
     def on_event_list_page_loaded(self, msg: EventList.PageLoaded) -> None:
         if msg.page != 0 or msg.generation != self.event_list.generation:
             return
@@ -280,11 +292,12 @@ class TrailApp(LiveMixin, InvestigateMixin, EvidenceMixin):
         self.call_after_refresh(painted)
 
     def on_event_list_highlighted(self, msg: EventList.Highlighted) -> None:
-        busy = {w.group for w in self.workers if not w.is_finished}
-        if self.live is not None and "live" not in busy and self.wants_more():
-            self.live_more()
-        if self.trail is not None and "trail" not in busy and self.wants_more():
-            self.trail_more()
+        if (self.live is not None or self.trail is not None) and self.wants_more():
+            busy = {w.group for w in self.workers if not w.is_finished}
+            if self.live is not None and "live" not in busy:
+                self.live_more()
+            if self.trail is not None and "trail" not in busy:
+                self.trail_more()
         row = msg.row
         lst = self.event_list
         if lst.total is not None and not self._coverage_started:

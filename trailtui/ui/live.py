@@ -15,7 +15,7 @@ from textual.worker import get_current_worker
 
 from ..query import Filter
 from ..sources.lookup import Fetcher, Target, build_fetchers, fetch_all, plan_for
-from .trail import TrailMixin
+from .base import AppBase
 
 
 @dataclass
@@ -27,7 +27,7 @@ class LiveSource:
     full_scan: bool = False
 
 
-class LiveMixin(TrailMixin):
+class LiveMixin(AppBase):
     live: LiveSource | None
 
     LIVE_BINDINGS = [Binding("r", "refresh_live", "Refresh", id="live.refresh")]
@@ -106,15 +106,3 @@ class LiveMixin(TrailMixin):
         if self.live.full_scan:
             text += " · full scan (no equality to push to the API)"
         self.status.set(live=text)
-
-    def action_refresh_live(self) -> None:
-        """Ask again for what is newer than the last fetch (or list a trail's days again)."""
-        if self.trail is not None:
-            self.trail_refresh()
-        elif self.live is None:
-            self.notify(
-                "nothing live to refresh (open with --profile/--region or --from s3://…)",
-                severity="warning",
-            )
-        else:
-            self.apply_filter(self.filter_text)

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from trailtui.events import EC2_INSTANCE, parse_file
+from trailtui.events import EC2_INSTANCE
 from trailtui.history import LIFECYCLE, history, instances_of, intervals
 from trailtui.identity import render_text, who
+from trailtui.inputs import parse_file
 from trailtui.query import parse
 from trailtui.sources.demo import INCIDENT_INSTANCE, INCIDENT_TIME, MALLORY_IP
 from trailtui.sources.files import ingest_paths

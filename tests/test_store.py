@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from trailtui.events import parse_file, parse_record, parse_text
+from trailtui.events import parse_record
+from trailtui.inputs import parse_file, parse_text
 from trailtui.query import parse
 from trailtui.schema import _ZDICT, compress_raw, decompress_raw
 from trailtui.sources.files import ingest_paths, origin_uri

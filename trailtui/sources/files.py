@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..events import Event, bulk, parse_file
+from ..events import Event, bulk
+from ..inputs import parse_file
 from ..store import FileRecord, Store
 from .progress import ReadStats
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ..events import bulk, parse_bytes
+from ..events import bulk
+from ..inputs import parse_bytes
 from ..store import FileRecord, Store
 from .progress import ReadStats
 

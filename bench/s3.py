@@ -61,8 +61,8 @@ def stages(files: list[Path], db: Path) -> None:
     import zlib
 
     from trailtui.events import bulk, loads, parse_record, raw_bytes
+    from trailtui.ingest import _row_values
     from trailtui.schema import compress_raw
-    from trailtui.store import _row_values
 
     out: dict[str, float] = {}
 

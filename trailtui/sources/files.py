@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..events import Event, bulk
+from ..ingest import FileRecord
 from ..inputs import parse_file
-from ..store import FileRecord, Store
+from ..store import Store
 from .progress import ReadStats
 
 ORIGIN_KIND = "file"

@@ -20,8 +20,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..events import bulk
+from ..ingest import FileRecord
 from ..inputs import parse_bytes
-from ..store import FileRecord, Store
+from ..store import Store
 from .progress import ReadStats
 
 ORIGIN_KIND = "s3"

@@ -11,7 +11,7 @@ from trailtui.sources.s3 import make_client
 
 from .fakes.cloudtrail import FakeCloudTrail
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+REAL = Path(__file__).resolve().parent / "data" / "real"
 
 
 @pytest.fixture(autouse=True)

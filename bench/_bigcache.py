@@ -8,9 +8,9 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from trailtui.events import parse_record
+from trailtui.records.event import parse_record
 from trailtui.sources.demo import generate
-from trailtui.store import Store, StoreError
+from trailtui.store.store import Store, StoreError
 
 OUT = Path(__file__).resolve().parent / "out"
 

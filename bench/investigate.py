@@ -14,11 +14,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _bigcache import big_cache
 
-from trailtui.history import history
-from trailtui.identity import who
-from trailtui.query import parse
+from trailtui.filter.language import parse
+from trailtui.investigate.history import history
+from trailtui.investigate.identity import who
 from trailtui.sources.demo import INCIDENT_INSTANCE
-from trailtui.store import Store
+from trailtui.store.store import Store
 
 
 def timed(fn: object, *args: object, repeat: int = 20) -> tuple[float, float, object]:

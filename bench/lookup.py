@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.fakes.cloudtrail import END, FakeCloudTrail, records  # noqa: E402
-from trailtui.query import parse  # noqa: E402
+from trailtui.filter.language import parse  # noqa: E402
 from trailtui.sources.lookup import (  # noqa: E402
     RateLimiter,
     Target,
@@ -30,7 +30,7 @@ from trailtui.sources.lookup import (  # noqa: E402
     make_client,
     plan_for,
 )
-from trailtui.store import Store  # noqa: E402
+from trailtui.store.store import Store  # noqa: E402
 
 PER_REGION = 2000
 REGIONS = [f"r-{i}" for i in range(10)]

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from trailtui.sources.demo import generate  # noqa: E402
-from trailtui.sources.files import ingest_paths  # noqa: E402
-from trailtui.store import Store  # noqa: E402
+from trailtui.sources.folder import ingest_paths  # noqa: E402
+from trailtui.store.store import Store  # noqa: E402
 
 PER_FILE = 500
 
@@ -60,9 +60,9 @@ def stages(files: list[Path], db: Path) -> None:
     """Where an event's ingest time goes (microseconds per event, GC paused as in ingest)."""
     import zlib
 
-    from trailtui.events import bulk, loads, parse_record, raw_bytes
-    from trailtui.ingest import _row_values
-    from trailtui.schema import compress_raw
+    from trailtui.records.event import bulk, loads, parse_record, raw_bytes
+    from trailtui.store.codec import compress_raw
+    from trailtui.store.ingest import _row_values
 
     out: dict[str, float] = {}
 

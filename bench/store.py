@@ -16,8 +16,8 @@ from datetime import UTC
 
 from _bigcache import big_cache
 
-from trailtui.query import parse
-from trailtui.store import Store
+from trailtui.filter.language import parse
+from trailtui.store.store import Store
 
 FILTERS = [
     "",

@@ -70,7 +70,7 @@ def first_paint(cache: Path, runs: int = 7) -> list[tuple[float, float, float]]:
 
 
 async def in_app(cache: Path) -> dict[str, list[float]]:
-    from trailtui.store import Store
+    from trailtui.store.store import Store
     from trailtui.ui.app import TrailApp
 
     store = Store(cache)

@@ -55,7 +55,7 @@ async def main() -> None:
         await p.press("i")  # type: ignore[attr-defined]
 
     async def picker(p: object) -> None:
-        from trailtui.bookmarks import Bookmark, Bookmarks
+        from trailtui.evidence.bookmarks import Bookmark, Bookmarks
 
         for name, f, w in (
             ("incident", "name:StopInstances resource:i-0badc0ffee0000001", ""),

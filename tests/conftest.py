@@ -34,7 +34,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def demo_store(demo_db: Path) -> Iterator[object]:
-    from trailtui.store import Store
+    from trailtui.store.store import Store
 
     s = Store(demo_db)
     yield s

@@ -10,19 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from trailtui.bookmarks import (
-    Bookmark,
-    BookmarkError,
-    Bookmarks,
-    Case,
-    Pin,
-    fuzzy_score,
-    sha256_text,
-)
-from trailtui.events import parse_record
-from trailtui.export import case_jsonl_lines, case_markdown, export_case, export_view
-from trailtui.query import parse
-from trailtui.store import Store
+from trailtui.evidence.bookmarks import Bookmark, Bookmarks, fuzzy_score
+from trailtui.evidence.cases import Case, Pin, sha256_text
+from trailtui.evidence.export import case_jsonl_lines, case_markdown, export_case, export_view
+from trailtui.evidence.tomlfile import BookmarkError
+from trailtui.filter.language import parse
+from trailtui.records.event import parse_record
+from trailtui.store.store import Store
 
 from .test_cli import demo_cache, run  # noqa: F401
 
@@ -77,7 +71,7 @@ def test_corrupt_file_is_reported_with_line_and_kept() -> None:
 
 SAVER = """
 import sys
-from trailtui.bookmarks import Bookmark, Bookmarks, Case, Pin
+from trailtui.evidence.bookmarks import Bookmark, Bookmarks; from trailtui.evidence.cases import Case, Pin
 tag = sys.argv[1]
 for i in range(40):
     Bookmarks().save(Bookmark(f"{tag}-{i}", f"name:{tag}{i}"))

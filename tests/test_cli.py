@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from trailtui.cli import main
+from trailtui.cli.main import main
 
 from .conftest import REAL
 

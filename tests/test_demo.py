@@ -4,8 +4,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from trailtui.events import parse_record
-from trailtui.query import parse
+from trailtui.filter.language import parse
+from trailtui.records.event import parse_record
 from trailtui.sources.demo import (
     INCIDENT_INSTANCE,
     MALLORY_IP,
@@ -13,7 +13,7 @@ from trailtui.sources.demo import (
     ensure_demo_store,
     generate,
 )
-from trailtui.store import Store
+from trailtui.store.store import Store
 
 
 def test_deterministic_and_realistic() -> None:

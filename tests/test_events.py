@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from trailtui.events import EC2_INSTANCE, parse_record
-from trailtui.inputs import parse_bytes, parse_file, parse_text
+from trailtui.records.event import EC2_INSTANCE, parse_record
+from trailtui.records.inputs import parse_bytes, parse_file, parse_text
 
 from .conftest import REAL, real_files
 

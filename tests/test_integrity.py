@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from trailtui.integrity import string_to_sign, verify
+from trailtui.investigate.integrity import string_to_sign, verify
 from trailtui.sources.s3 import S3Location, S3Trail
 
 from .conftest import BUCKET

@@ -1,20 +1,18 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from trailtui.events import EC2_INSTANCE
-from trailtui.history import LIFECYCLE, history, instances_of, intervals
-from trailtui.identity import render_text, who
-from trailtui.inputs import parse_file
-from trailtui.query import parse
+from trailtui.filter.language import parse
+from trailtui.investigate.history import LIFECYCLE, history, instances_of, intervals
+from trailtui.investigate.identity import render_text, who
+from trailtui.records.event import EC2_INSTANCE
+from trailtui.records.inputs import parse_file
 from trailtui.sources.demo import INCIDENT_INSTANCE, INCIDENT_TIME, MALLORY_IP
-from trailtui.sources.files import ingest_paths
-from trailtui.store import Store
+from trailtui.sources.folder import ingest_paths
+from trailtui.store.store import Store
 
 from .conftest import REAL, real_files
 from .test_cli import demo_cache, run  # noqa: F401
@@ -117,9 +115,3 @@ def test_intervals_and_instances_of(demo_store: Store) -> None:
     states = {s for _, _, s in spans}
     assert {"running", "stopped"} <= states
     assert instances_of("i-1, arn:aws:ec2:us-east-1:1:instance/i-2, vpc-3") == ["i-1", "i-2"]
-
-
-def test_headless_import_has_no_textual() -> None:
-    code = "import sys, trailtui.history, trailtui.identity; print([m for m in sys.modules if m.startswith('textual')])"
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert r.stdout.strip() == "[]"

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from trailtui.events import parse_record
-from trailtui.query import matches, parse
+from trailtui.filter.language import parse
+from trailtui.filter.match import matches
+from trailtui.records.event import parse_record
 from trailtui.sources.lookup import (
     Fetcher,
     RateLimiter,
@@ -21,7 +22,7 @@ from trailtui.sources.lookup import (
     plan_for,
     targets,
 )
-from trailtui.store import Store
+from trailtui.store.store import Store
 
 from .fakes.cloudtrail import END, FakeCloudTrail, records
 

@@ -9,9 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trailtui.events import parse_record
-from trailtui.query import FilterSyntaxError, Value, matches, parse, pushdown
-from trailtui.store import Store
+from trailtui.filter.language import FilterSyntaxError, Value, parse
+from trailtui.filter.lookup import pushdown
+from trailtui.filter.match import matches
+from trailtui.records.event import parse_record
+from trailtui.store.store import Store
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from trailtui.query import parse
+from trailtui.filter.language import parse
 from trailtui.sources.s3 import S3Location, S3Trail
-from trailtui.store import Store
+from trailtui.store.store import Store
 
 from .conftest import BUCKET
 

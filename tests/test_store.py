@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import stat
 import subprocess
@@ -11,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from trailtui.events import parse_record
-from trailtui.inputs import parse_file, parse_text
-from trailtui.query import parse
-from trailtui.schema import _ZDICT, compress_raw, decompress_raw
-from trailtui.sources.files import ingest_paths, origin_uri
-from trailtui.store import SCHEMA_VERSION, Store, StoreError
+from trailtui.filter.language import parse
+from trailtui.records.event import parse_record
+from trailtui.records.inputs import parse_file, parse_text
+from trailtui.sources.folder import ingest_paths, origin_uri
+from trailtui.store.codec import _ZDICT, compress_raw, decompress_raw
+from trailtui.store.store import SCHEMA_VERSION, Store, StoreError
 
 from .conftest import REAL
 from .test_events import RECORD
@@ -193,8 +192,8 @@ WRITER = """
 import sys
 import zlib
 from pathlib import Path
-from trailtui.events import parse_record
-from trailtui.store import Store
+from trailtui.records.event import parse_record
+from trailtui.store.store import Store
 s = Store(Path(sys.argv[1]))
 tag = sys.argv[2]
 for b in range(20):
@@ -220,20 +219,6 @@ def test_two_processes_share_one_cache(tmp_path: Path) -> None:
     s = Store(path)
     assert s.total() == 8000
     assert s.count(parse(""), s.origins_under(["a"])) == 4000
-
-
-def test_no_textual_in_the_core() -> None:
-    code = (
-        "import sys, trailtui.cli, trailtui.commands, trailtui.opening, trailtui.store, "
-        "trailtui.query, trailtui.events, trailtui.history, trailtui.identity, trailtui.bookmarks, "
-        "trailtui.sources.lookup, "
-        "trailtui.sources.files, trailtui.sources.demo, trailtui.export, trailtui.safe;"
-        "trailtui.cli.build_parser();"
-        "bad=[m for m in sys.modules if m.split('.')[0] in ('textual','boto3')];"
-        "print(bad); sys.exit(1 if bad else 0)"
-    )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ)
-    assert r.returncode == 0, r.stdout + r.stderr
 
 
 def test_user_facet_counts_each_event_once(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from trailtui.sources.demo import DEMO_END
-from trailtui.store import Store
+from trailtui.store.store import Store
 from trailtui.ui.app import TrailApp
 
 

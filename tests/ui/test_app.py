@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from textual.widgets import Input
 
-from trailtui.query import parse
+from trailtui.filter.language import parse
 from trailtui.ui.app import PRESETS, TrailApp, pivot_term
 from trailtui.ui.screens.help import HelpScreen
 

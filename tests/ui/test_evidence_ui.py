@@ -9,7 +9,8 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from trailtui.bookmarks import Bookmark, Bookmarks, Case
+from trailtui.evidence.bookmarks import Bookmark, Bookmarks
+from trailtui.evidence.cases import Case
 from trailtui.ui.app import TrailApp
 from trailtui.ui.screens.bookmarks import BookmarkPicker
 from trailtui.ui.widgets.pins_pane import PinsPane

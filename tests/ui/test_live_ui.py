@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from trailtui.sources.lookup import Target
-from trailtui.store import Store
+from trailtui.store.store import Store
 from trailtui.ui.app import TrailApp
 from trailtui.ui.live import LiveSource
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from trailtui.sources.files import FolderTrail, origin_uri
+from trailtui.sources.folder import FolderTrail, origin_uri
 from trailtui.sources.s3 import S3Location, S3Trail
-from trailtui.store import Store
+from trailtui.store.store import Store
 from trailtui.ui.app import TrailApp
 from trailtui.ui.screens.report import ReportScreen
 from trailtui.ui.trail import TrailSource

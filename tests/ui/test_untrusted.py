@@ -10,8 +10,8 @@ from typing import Any
 from rich.segment import Segment
 from textual.strip import Strip
 
-from trailtui.events import parse_record
-from trailtui.store import Row, Store
+from trailtui.records.event import parse_record
+from trailtui.store.store import Row, Store
 from trailtui.ui.app import TrailApp
 
 from .helpers import list_segments, settle

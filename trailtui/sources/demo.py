@@ -20,8 +20,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..events import bulk, parse_record
-from ..store import Store, StoreError
+from ..records.event import bulk, parse_record
+from ..store.store import Store, StoreError
 
 DEMO_VERSION = "1"
 ACCOUNT = "111122223333"

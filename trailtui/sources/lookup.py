@@ -20,9 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..events import ParseError, parse_lookup_item
-from ..query import Filter, PushdownPlan, Value, compile_regex, glob_regex, pushdown
-from ..store import Store
+from ..filter.language import Filter, Value
+from ..filter.lookup import PushdownPlan, pushdown
+from ..filter.values import compile_regex, glob_regex
+from ..records.event import ParseError, parse_lookup_item
+from ..store.store import Store
 
 RATE_PER_SECOND = 2.0  # LookupEvents: two calls per second per account and region
 SPACING_MARGIN = 0.04  # a little under the ceiling, so network jitter never crosses it

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ..events import bulk
-from ..ingest import FileRecord
-from ..inputs import parse_bytes
-from ..store import Store
+from ..records.event import bulk
+from ..records.inputs import parse_bytes
+from ..store.ingest import FileRecord
+from ..store.store import Store
 from .progress import ReadStats
 
 ORIGIN_KIND = "s3"

@@ -24,12 +24,14 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
-from ..bookmarks import BookmarkError, Bookmarks, Case
 from ..config import config_file, load_settings
-from ..history import instances_of
-from ..query import Filter
+from ..evidence.bookmarks import Bookmarks
+from ..evidence.cases import Case
+from ..evidence.tomlfile import BookmarkError
+from ..filter.language import Filter, quote
+from ..investigate.history import instances_of
 from ..safe import clean
-from ..store import Row, Store
+from ..store.store import Row, Store
 from .base import WINDOWS
 from .evidence import EvidenceMixin
 from .investigate import InvestigateMixin
@@ -37,7 +39,7 @@ from .live import LiveMixin, LiveSource
 from .trail import TrailMixin, TrailSource
 from .widgets.detail import DetailView, EventTree
 from .widgets.event_list import EventList, header_line
-from .widgets.filter_bar import FilterBar, _quote
+from .widgets.filter_bar import FilterBar
 from .widgets.histogram import Histogram
 from .widgets.instance_strip import InstanceStrip
 from .widgets.pins_pane import PinsPane
@@ -96,10 +98,10 @@ def pivot_term(path: Sequence[str | int], value: Any) -> str:
     if leaf in ("arn", "ARN"):
         fieldname = "user" if path and path[0] == "userIdentity" else "resource"
     if fieldname == "resource" or (fieldname is None and text.startswith(("i-", "arn:"))):
-        return f"resource:{_quote(text)}"
+        return f"resource:{quote(text)}"
     if fieldname:
-        return f"{fieldname}:{_quote(text)}"
-    return _quote(text)
+        return f"{fieldname}:{quote(text)}"
+    return quote(text)
 
 
 def _process_age() -> float:

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from textual import work
 from textual.app import App
 
-from ..bookmarks import Bookmarks, Case
-from ..query import Filter, FilterSyntaxError, parse
-from ..store import Store
+from ..evidence.bookmarks import Bookmarks
+from ..evidence.cases import Case
+from ..filter.language import Filter, FilterSyntaxError, parse
+from ..store.store import Store
 from .widgets.detail import DetailView
 from .widgets.event_list import EventList
 from .widgets.filter_bar import FilterBar

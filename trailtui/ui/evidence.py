@@ -8,8 +8,10 @@ from pathlib import Path
 from textual.widgets import OptionList
 
 from .. import locations
-from ..bookmarks import Bookmark, BookmarkError, Pin, stamp
-from ..query import FilterSyntaxError, parse
+from ..evidence.bookmarks import Bookmark
+from ..evidence.cases import Pin, stamp
+from ..evidence.tomlfile import BookmarkError
+from ..filter.language import FilterSyntaxError, parse
 from ..safe import clean
 from .base import WINDOWS, AppBase
 from .widgets.pins_pane import PinsPane
@@ -155,7 +157,7 @@ class EvidenceMixin(AppBase):
         self.push_screen(ExportScreen(job, self.exports_dir(), f"trailtui-{stamp()}"))
 
     def action_export_case(self) -> None:
-        from ..export import export_case
+        from ..evidence.export import export_case
 
         try:
             pins = self.case.pins()

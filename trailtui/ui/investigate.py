@@ -10,13 +10,13 @@ from rich.text import Text
 from textual import work
 from textual.worker import get_current_worker
 
-from ..events import parse_record
-from ..history import history, instances_of, intervals
-from ..identity import who
+from ..filter.language import quote
+from ..investigate.history import history, instances_of, intervals
+from ..investigate.identity import who
+from ..records.event import parse_record
 from ..safe import clean
 from .base import AppBase
 from .widgets.detail import DetailView
-from .widgets.filter_bar import _quote
 from .widgets.histogram import Histogram
 from .widgets.instance_strip import InstanceStrip
 
@@ -158,11 +158,11 @@ class InvestigateMixin(AppBase):
         p = ev.principal
         if what == "session":
             value = p.display
-            term = f"user:{_quote(value)}" if value else ""
+            term = f"user:{quote(value)}" if value else ""
         elif what == "key":
-            term = f"key:{_quote(p.access_key)}" if p.access_key else ""
+            term = f"key:{quote(p.access_key)}" if p.access_key else ""
         else:
-            term = f"ip:{_quote(ev.source_ip)}" if ev.source_ip else ""
+            term = f"ip:{quote(ev.source_ip)}" if ev.source_ip else ""
         if not term:
             self.notify(f"this event has no {what}", severity="warning")
             return

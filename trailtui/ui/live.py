@@ -13,7 +13,7 @@ from textual import work
 from textual.binding import Binding
 from textual.worker import get_current_worker
 
-from ..query import Filter
+from ..filter.language import Filter
 from ..sources.lookup import Fetcher, Target, build_fetchers, fetch_all, plan_for
 from .base import AppBase
 

@@ -14,8 +14,8 @@ from textual import work
 from textual.binding import Binding
 from textual.worker import get_current_worker
 
-from ..query import Filter
-from ..sources.files import FolderTrail
+from ..filter.language import Filter
+from ..sources.folder import FolderTrail
 from ..sources.progress import ReadStats
 from ..sources.s3 import S3Trail
 from .base import AHEAD, AppBase
@@ -135,7 +135,7 @@ class TrailMixin(AppBase):
     def _verify(self, f: Filter) -> None:
         from datetime import timedelta
 
-        from ..integrity import check, render
+        from ..investigate.integrity import check, render
 
         assert self.trail is not None
         end = f.until or datetime.now(UTC)

@@ -15,7 +15,8 @@ from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from ...bookmarks import Bookmark, BookmarkError, Bookmarks, fuzzy_score
+from ...evidence.bookmarks import Bookmark, Bookmarks, fuzzy_score
+from ...evidence.tomlfile import BookmarkError
 from ...safe import clean
 from .prompt import PromptScreen
 

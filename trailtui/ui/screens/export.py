@@ -14,10 +14,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, ProgressBar, RadioButton, RadioSet, Static
 
-from ...export import export_view
-from ...query import Filter
+from ...evidence.export import export_view
+from ...filter.language import Filter
 from ...safe import clean
-from ...store import Store
+from ...store.store import Store
 
 FORMATS = ("csv", "json", "jsonl")
 

@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
-from ...history import Step, intervals
+from ...investigate.history import Step, intervals
 from ...safe import clean
 from ..widgets.instance_strip import strip_text
 

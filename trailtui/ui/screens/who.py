@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ...identity import Chain, Link
+from ...investigate.identity import Chain, Link
 from ...safe import clean
 
 

@@ -25,9 +25,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import get_current_worker
 
-from ...query import Filter
+from ...filter.language import Filter
 from ...safe import clean
-from ...store import Row, Store
+from ...store.store import Row, Store
 
 PAGE = 100
 KEEP_PAGES = 40

@@ -16,9 +16,9 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from ...query import FIELDS, FilterSyntaxError, parse
+from ...filter.language import FIELDS, FilterSyntaxError, parse, quote
 from ...safe import clean
-from ...store import Store
+from ...store.store import Store
 
 MAX_SUGGESTIONS = 12
 
@@ -181,7 +181,7 @@ class FilterBar(Vertical):
         except Exception:  # a facet is a hint; never let it take the bar down
             values = []
         if not worker.is_cancelled:
-            opts = [(_quote(v), v, f"{n:,}") for v, n in values]
+            opts = [(quote(v), v, f"{n:,}") for v, n in values]
             self.post_message(self.Suggestions(request, opts))
 
     def on_filter_bar_suggestions(self, msg: Suggestions) -> None:
@@ -246,9 +246,3 @@ class FilterBar(Vertical):
 
     def on_descendant_blur(self) -> None:
         self.close()
-
-
-def _quote(value: str) -> str:
-    if not value or any(c.isspace() or c in ',"*?' for c in value) or value.startswith("/"):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return value

@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from ...bookmarks import Pin
+from ...evidence.cases import Pin
 from ...safe import clean
 
 

@@ -1,16 +1,12 @@
-"""Command line: the parser and the dispatch. The commands live in ``commands``, opening
-sources in ``opening``; heavy modules (boto3, textual) are imported lazily so
-``trailtui --help`` is fast."""
+"""The argument parser: one sub-parser per command."""
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-EXIT_OK, EXIT_NO_MATCH, EXIT_USAGE = 0, 1, 2
+from .common import EXIT_USAGE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -18,11 +14,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _fail(message: str) -> NoReturn:
-    sys.stderr.write(f"trailtui: error: {message}\n")
-    raise SystemExit(EXIT_USAGE)
 
 
 def _add_source_args(p: argparse.ArgumentParser) -> None:
@@ -162,40 +153,3 @@ def _version() -> str:
         return version("trailtui")
     except Exception:
         return "unknown"
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    from .commands import (
-        cmd_bookmarks,
-        cmd_case,
-        cmd_explore,
-        cmd_history,
-        cmd_ingest,
-        cmd_query,
-        cmd_verify,
-        cmd_who,
-    )
-
-    try:
-        if args.command == "ingest":
-            return cmd_ingest(args)
-        if args.command == "query":
-            return cmd_query(args)
-        if args.command == "history":
-            return cmd_history(args)
-        if args.command == "who":
-            return cmd_who(args)
-        if args.command == "bookmarks":
-            return cmd_bookmarks(args)
-        if args.command == "case":
-            return cmd_case(args)
-        if args.command == "verify":
-            return cmd_verify(args)
-        return cmd_explore(args)
-    except KeyboardInterrupt:
-        return 130

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .sources.s3 import S3Location, S3Trail
+from ..sources.s3 import S3Location, S3Trail
 
 _DIGEST_TIME = re.compile(r"_(\d{8}T\d{6}Z)\.json\.gz$")
 
@@ -94,7 +94,7 @@ def public_keys(
     start: datetime, end: datetime, profile: str | None, region: str | None
 ) -> dict[str, bytes]:
     """Fingerprint -> DER public key from CloudTrail ListPublicKeys (raises on failure)."""
-    from .sources.lookup import Target, make_client
+    from ..sources.lookup import Target, make_client
 
     client = make_client(Target(profile, region or "us-east-1"))
     out: dict[str, bytes] = {}

@@ -8,9 +8,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from .events import EC2_INSTANCE, parse_record
-from .query import Filter, Term, Value
-from .store import Store
+from ..filter.language import Filter, Term, Value
+from ..records.event import EC2_INSTANCE, parse_record
+from ..store.store import Store
 
 LIFECYCLE = (
     "RunInstances",

@@ -9,9 +9,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .events import Event, parse_record
-from .query import parse
-from .store import Store
+from ..filter.language import parse
+from ..records.event import Event, parse_record
+from ..store.store import Store
 
 MAX_DEPTH = 12
 CLOCK_SLACK_MS = 5 * 60 * 1000  # issuing events can be logged a little after first use

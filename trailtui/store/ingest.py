@@ -11,9 +11,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from .events import Event, raw_bytes
-from .query import fold, ipv4_int
-from .schema import compress_raw
+from ..filter.values import fold, ipv4_int
+from ..records.event import Event, raw_bytes
+from .codec import compress_raw
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .query import Filter
+from ..filter.language import Filter
 from .schema import FACET_COLUMNS
 
 

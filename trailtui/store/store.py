@@ -22,16 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..filter.language import Filter
+from ..filter.sql import to_sql
+from ..filter.values import compile_regex, fold, ip_in
+from ..locations import ensure_private_dir
+from .codec import decompress_raw
 from .facets import FacetsMixin
 from .ingest import IngestMixin, like_prefix
-from .locations import ensure_private_dir
-from .query import Filter, compile_regex, fold, ip_in, to_sql
-from .schema import (
-    _SCHEMA,
-    LIST_COLUMNS,
-    SCHEMA_VERSION,
-    decompress_raw,
-)
+from .schema import LIST_COLUMNS, SCHEMA, SCHEMA_VERSION
 
 
 class StoreError(RuntimeError):
@@ -195,7 +193,7 @@ class Store(IngestMixin, FacetsMixin):
                 if not self.readonly and c.execute(newest).fetchone() is None:
                     c.executescript(
                         "BEGIN IMMEDIATE;"
-                        + _SCHEMA
+                        + SCHEMA
                         + "INSERT OR REPLACE INTO meta VALUES "
                         + f"('schema_version', '{SCHEMA_VERSION}');"
                         + "COMMIT;"

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .events import Event, ParseError, loads, parse_lookup_item, parse_record
+from .event import Event, ParseError, loads, parse_lookup_item, parse_record
 
 MAX_FILE_BYTES = 2 * 1024**3
 

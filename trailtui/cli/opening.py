@@ -10,18 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .cli import EXIT_USAGE, _fail
+from .common import EXIT_USAGE, fail
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from rich.console import Console
-
-    from .query import Filter
-    from .sources.files import FolderTrail, IngestReport
-    from .sources.lookup import Target
-    from .sources.s3 import S3Trail
-    from .store import Store
+    from ..filter.language import Filter
+    from ..sources.folder import FolderTrail
+    from ..sources.lookup import Target
+    from ..sources.s3 import S3Trail
+    from ..store.store import Store
+from .ingest import run_ingest
 
 
 @dataclass(slots=True)
@@ -44,12 +43,12 @@ def open_source(
     """The store and the scope (origin ids) for --demo / --from (files, folders, s3://) /
     the whole cache. S3 reads only the window (default: the last 24 h). When lazy (the
     explorer), nothing is read yet: the trails come back to be read as the list needs rows."""
-    from . import locations
-    from .store import Store, StoreError
+    from .. import locations
+    from ..store.store import Store, StoreError
 
     try:
         if demo:
-            from .sources.demo import DEMO_ORIGIN, ensure_demo_store
+            from ..sources.demo import DEMO_ORIGIN, ensure_demo_store
 
             path = cache or locations.demo_cache_db()
             if not path.exists() and not quiet:
@@ -58,7 +57,7 @@ def open_source(
             return Opened(store, None, DEMO_ORIGIN)
         store = Store(cache or locations.default_cache_db())
     except StoreError as e:
-        _fail(str(e))
+        fail(str(e))
     s3_urls = [p for p in from_paths or [] if str(p).startswith("s3://")]
     scope: list[int] = []
     labels: list[str] = []
@@ -76,8 +75,8 @@ def open_source(
         paths = [Path(p) for p in from_paths]
         missing = [str(p) for p in paths if not p.exists()]
         if missing:
-            _fail(f"no such file or folder: {', '.join(missing)}")
-        from .sources.files import FolderTrail, origin_uri
+            fail(f"no such file or folder: {', '.join(missing)}")
+        from ..sources.folder import FolderTrail, origin_uri
 
         for p in paths:  # the roots first: what the ingest adds carries them
             scope += store.root_scope(origin_uri(p))
@@ -94,7 +93,7 @@ def open_source(
 def _lazy_s3(
     store: Store, urls: Sequence[str], args: argparse.Namespace | None
 ) -> tuple[list[int], list[str], list[S3Trail]]:
-    from .sources.s3 import S3Location, S3Trail, make_client
+    from ..sources.s3 import S3Location, S3Trail, make_client
 
     scope: list[int] = []
     trails: list[S3Trail] = []
@@ -103,7 +102,7 @@ def _lazy_s3(
             loc = S3Location.parse(url)
             client = make_client(getattr(args, "profile", None), getattr(args, "region", None))
         except ValueError as e:
-            _fail(str(e))
+            fail(str(e))
         scope += store.root_scope(loc.uri)
         trails.append(S3Trail(client, loc))
     return scope, list(urls), trails
@@ -119,8 +118,8 @@ def _open_s3(
     """Read the window's trail log files from S3 (newest first, each object once)."""
     from datetime import UTC, datetime, timedelta
 
-    from .sources.progress import ReadStats
-    from .sources.s3 import S3Location, S3Trail, make_client
+    from ..sources.progress import ReadStats
+    from ..sources.s3 import S3Location, S3Trail, make_client
 
     end = window[1] or datetime.now(UTC)
     start = window[0] or end - timedelta(hours=24)
@@ -141,11 +140,11 @@ def _open_s3(
 
             st = trail.ingest(store, start, end, progress)
         except ValueError as e:
-            _fail(str(e))
+            fail(str(e))
         except Exception as e:  # boto3/S3 problems: one line
-            from .sources.lookup import Target, friendly
+            from ..sources.lookup import Target, friendly
 
-            _fail(friendly(e, Target(profile, region or "")).replace("CloudTrail", "S3"))
+            fail(friendly(e, Target(profile, region or "")).replace("CloudTrail", "S3"))
         if st.objects and not quiet:
             sys.stderr.write("\n")
         for key, why in st.rejected[:20]:
@@ -159,7 +158,7 @@ def open_live(args: argparse.Namespace, f: Filter, limit: int | None) -> Opened:
     import time
     from datetime import UTC, datetime
 
-    from .sources.lookup import LookupError_, build_fetchers, fetch_all, plan_for
+    from ..sources.lookup import LookupError_, build_fetchers, fetch_all, plan_for
 
     store, tgts = live_targets(args)
     plan = plan_for(f)
@@ -208,108 +207,11 @@ def open_live(args: argparse.Namespace, f: Filter, limit: int | None) -> Opened:
     return Opened(store, scope, ", ".join(scope_keys))
 
 
-def run_ingest(
-    store: Store,
-    paths: Sequence[Path],
-    quiet: bool = False,
-    summary: bool = True,
-    force: bool = False,
-) -> IngestReport:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    from .sources.files import FileReport, ingest_paths
-
-    console = Console(file=sys.stderr, highlight=False, soft_wrap=True)
-    counts = {"events": 0}
-    import time
-
-    t0 = time.perf_counter()
-    progress = Progress(
-        TextColumn("[bold]ingest"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("files"),
-        TextColumn("{task.fields[events]:,} events"),
-        TextColumn("{task.fields[rate]:,.0f} events/s"),
-        TimeElapsedColumn(),
-        console=console,
-        disable=quiet or not console.is_terminal,
-        transient=not summary,
-    )
-    with progress:
-        task = progress.add_task("ingest", total=None, events=0, rate=0.0)
-
-        def on_progress(done: int, total: int, fr: FileReport) -> None:
-            counts["events"] += fr.events
-            elapsed = max(time.perf_counter() - t0, 1e-6)
-            progress.update(
-                task,
-                completed=done,
-                total=total,
-                events=counts["events"],
-                rate=counts["events"] / elapsed,
-            )
-
-        report = ingest_paths(store, paths, progress=on_progress, force=force)
-    if summary:
-        print_ingest_summary(report, console)
-    return report
-
-
-def print_ingest_summary(report: IngestReport, console: Console) -> None:
-    from rich.text import Text
-
-    from .safe import clean
-
-    rate = report.events / report.seconds if report.seconds > 0 else 0.0
-    n_files = len(report.files)
-    console.print(
-        Text(
-            f"{report.added:,} events added, {report.duplicates:,} duplicates skipped, "
-            f"{n_files:,} files read in {report.seconds:.1f}s ({rate:,.0f} events/s)"
-            + (
-                f", {report.unchanged:,} unchanged since the last ingest"
-                if report.unchanged
-                else ""
-            )
-        )
-    )
-    digests = sum(1 for f in report.files if f.digest)
-    if digests:
-        console.print(Text(f"{digests} CloudTrail digest files recognised and skipped"))
-    bad = report.rejected_files
-    if bad:
-        console.print(Text(f"{len(bad)} files rejected:", style="bold red"))
-        for fr in bad:
-            console.print(Text(f"  {clean(fr.path)}: {clean(fr.error)}"))
-    for fr in report.damaged_files:
-        console.print(
-            Text(
-                f"  {clean(fr.path)}: read in part ({fr.events} events kept): {clean(fr.error)}",
-                style="yellow",
-            )
-        )
-    if report.rejected_records:
-        console.print(
-            Text(
-                f"{report.rejected_records:,} records rejected (kept the rest of their files)",
-                style="yellow",
-            )
-        )
-
-
 def live_targets(args: argparse.Namespace) -> tuple[Store, list[Target]]:
     """The cache and the account-regions of --profile / --region (one line on any problem)."""
-    from . import locations
-    from .sources.lookup import resolve_regions, targets
-    from .store import Store, StoreError
+    from .. import locations
+    from ..sources.lookup import resolve_regions, targets
+    from ..store.store import Store, StoreError
 
     profiles: list[str | None] = (
         [p.strip() for p in args.profile.split(",")] if args.profile else [None]
@@ -318,9 +220,9 @@ def live_targets(args: argparse.Namespace) -> tuple[Store, list[Target]]:
         store = Store(args.cache or locations.default_cache_db())
         regions = resolve_regions(args.region, profiles[0])
     except StoreError as e:
-        _fail(str(e))
+        fail(str(e))
     except Exception as e:  # boto3 configuration problems: one line
-        _fail(f"{type(e).__name__}: {e}")
+        fail(f"{type(e).__name__}: {e}")
     if not regions:
-        _fail("no region: pass --region (or set AWS_REGION / a region in your profile)")
+        fail("no region: pass --region (or set AWS_REGION / a region in your profile)")
     return store, targets(profiles, regions)

@@ -1,68 +1,11 @@
-"""The cache's schema, its version, and how raw records are compressed."""
+"""The cache's schema and its version."""
 
 from __future__ import annotations
 
-import threading
-import zlib
-
-import zstandard
-
 SCHEMA_VERSION = 2
 
-_ZDICT = (
-    b'{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROA'
-    b'","arn":"arn:aws:sts::","accountId":"","accessKeyId":"ASIA","sessionContext":'
-    b'{"sessionIssuer":{"type":"Role","principalId":"","arn":"arn:aws:iam::","accountId":'
-    b'"","userName":""},"webIdFederationData":{},"attributes":{"creationDate":"'
-    b'","mfaAuthenticated":"false"}}},"eventTime":"2024-01-01T00:00:00Z","eventSource":'
-    b'"ec2.amazonaws.com","eventName":"Describe","awsRegion":"us-east-1","sourceIPAddress":'
-    b'"","userAgent":"aws-cli/2 Python/3 botocore/1","requestParameters":{"instancesSet":'
-    b'{"items":[{"instanceId":"i-"}]},"filterSet":{}},"responseElements":null,"requestID":'
-    b'"","eventID":"","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,'
-    b'"recipientAccountId":"","eventCategory":"Management","tlsDetails":{"tlsVersion":'
-    b'"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":'
-    b'".amazonaws.com"},"sessionCredentialFromConsole":"true","errorCode":"AccessDenied",'
-    b'"errorMessage":"","resources":[{"accountId":"","type":"AWS::","ARN":"arn:aws:"}],'
-    b'"IAMUser","AWSService","invokedBy":"","currentState":{"code":16,"name":"running"},'
-    b'"previousState":{"code":80,"name":"stopped"}'
-)
 
-
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_local = threading.local()
-
-
-def _zstd() -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
-    """This thread's compressor pair (zstandard objects must not be shared between threads)."""
-    pair: tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor] | None = getattr(
-        _local, "zstd", None
-    )
-    if pair is None:
-        d = zstandard.ZstdCompressionDict(_ZDICT, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-        pair = (
-            zstandard.ZstdCompressor(level=3, dict_data=d),
-            zstandard.ZstdDecompressor(dict_data=d),
-        )
-        _local.zstd = pair
-    return pair
-
-
-def compress_raw(data: bytes) -> bytes:
-    """zstd with CloudTrail's vocabulary as a raw dictionary: the ratio of zlib -6 with the same
-    dictionary (within 5% on real trails) at four times the speed."""
-    return _zstd()[0].compress(data)
-
-
-def decompress_raw(blob: bytes) -> str:
-    if blob[:4] == _ZSTD_MAGIC:
-        data = _zstd()[1].decompress(blob)
-    else:  # zlib, as caches written before zstd hold
-        d = zlib.decompressobj(15, _ZDICT)
-        data = d.decompress(blob) + d.flush()
-    return data.decode("utf-8", "replace")
-
-
-_SCHEMA = """
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
@@ -150,10 +93,12 @@ CREATE TABLE IF NOT EXISTS coverage (
 );
 """
 
+
 LIST_COLUMNS = (
     "e.id, e.event_id, e.ts, e.name, e.principal, e.source_ip, e.region, e.resources, "
     "e.error_code, e.read_only, e.source, e.account"
 )
+
 
 # field -> SQL expression for facets (completion values with counts)
 FACET_COLUMNS: dict[str, str] = {

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..events import Event, bulk
-from ..ingest import FileRecord
-from ..inputs import parse_file
-from ..store import Store
+from ..records.event import Event, bulk
+from ..records.inputs import parse_file
+from ..store.ingest import FileRecord
+from ..store.store import Store
 from .progress import ReadStats
 
 ORIGIN_KIND = "file"

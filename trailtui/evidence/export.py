@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .events import parse_record
-from .safe import json_escape_unsafe
+from ..records.event import parse_record
+from ..safe import json_escape_unsafe
 
 if TYPE_CHECKING:
-    from .bookmarks import Pin
+    from .cases import Pin
 
 CSV_COLUMNS = (
     "time",
@@ -104,7 +104,7 @@ WRITERS = {"json": write_json, "jsonl": write_jsonl, "csv": write_csv}
 
 
 def _md_cell(text: str, limit: int = 300) -> str:
-    from .safe import clean
+    from ..safe import clean
 
     return clean(text, limit).replace("|", "\\|").replace("`", "'")
 
@@ -149,16 +149,16 @@ def case_jsonl_lines(pins: list[Pin]) -> Iterator[str]:
 
 def export_case(case_name: str, pins: list[Pin], folder: Path) -> list[Path]:
     """Write <case>.md, <case>.jsonl and <case>.filters.txt into folder (atomically)."""
-    from .bookmarks import _write_atomic
+    from .tomlfile import write_atomic
 
     folder.mkdir(parents=True, exist_ok=True)
     md = folder / f"{case_name}.md"
     jl = folder / f"{case_name}.jsonl"
     flt = folder / f"{case_name}.filters.txt"
-    _write_atomic(md, case_markdown(case_name, pins), 0o600)
-    _write_atomic(jl, "".join(line + "\n" for line in case_jsonl_lines(pins)), 0o600)
+    write_atomic(md, case_markdown(case_name, pins), 0o600)
+    write_atomic(jl, "".join(line + "\n" for line in case_jsonl_lines(pins)), 0o600)
     filters = sorted({p.filter for p in pins if p.filter})
-    _write_atomic(flt, "".join(f + "\n" for f in filters), 0o600)
+    write_atomic(flt, "".join(f + "\n" for f in filters), 0o600)
     return [md, jl, flt]
 
 

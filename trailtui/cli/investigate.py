@@ -1,0 +1,101 @@
+"""trailtui history, who and verify."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from .common import EXIT_NO_MATCH, EXIT_OK, fail
+from .opening import open_source
+
+if TYPE_CHECKING:
+    pass
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..investigate.history import history
+    from ..safe import clean, json_escape_unsafe
+
+    opened = open_source(args.demo, args.from_paths, args.cache, quiet=args.format != "table")
+    with opened.store:
+        steps = history(opened.store, args.instance, opened.scope)
+    if not steps:
+        sys.stderr.write(f"no lifecycle events for {clean(args.instance, 80)} in the cache\n")
+        return EXIT_NO_MATCH
+    if args.format == "jsonl":
+        for s in steps:
+            sys.stdout.write(json_escape_unsafe(json.dumps(s.to_json(), ensure_ascii=False)) + "\n")
+        return EXIT_OK
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=240, color_system=None)
+    table = Table(box=None, pad_edge=False, header_style="bold", title=Text(f"{args.instance}"))
+    for col in ("time (UTC)", "event", "state", "who", "actor", "from", "agent", "error"):
+        table.add_column(col, overflow="fold" if col == "agent" else "ellipsis")
+    for s in steps:
+        table.add_row(
+            s.time.strftime("%Y-%m-%d %H:%M:%S"),
+            Text(clean(s.name)),
+            Text(clean(s.change)),
+            Text(clean(s.who, 60)),
+            Text(s.actor, style="" if s.actor == "person" else "cyan"),
+            Text(clean(s.source_ip, 40)),
+            Text(clean(s.user_agent, 60)),
+            Text(clean(s.error_code, 40), style="red"),
+            style="red" if s.failed else None,
+        )
+    console.print(table)
+    return EXIT_OK
+
+
+def cmd_who(args: argparse.Namespace) -> int:
+    import json
+
+    from ..investigate.identity import render_text, who
+    from ..safe import clean, json_escape_unsafe
+
+    opened = open_source(args.demo, args.from_paths, args.cache, quiet=True)
+    with opened.store:
+        chain = who(opened.store, args.event_id)
+    if chain is None:
+        sys.stderr.write(f"event {clean(args.event_id, 80)} is not in the cache\n")
+        return EXIT_NO_MATCH
+    if args.format == "json":
+        text = json.dumps(chain.to_json(), ensure_ascii=False, indent=2)
+        sys.stdout.write("\n".join(json_escape_unsafe(x) for x in text.split("\n")) + "\n")
+    else:
+        for line in render_text(chain):
+            sys.stdout.write(clean(line, 2000) + "\n")
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from ..filter.language import parse_when
+    from ..investigate.integrity import check, render
+    from ..safe import clean
+    from ..sources.s3 import S3Location, S3Trail, make_client
+
+    now = datetime.now(UTC)
+    try:
+        start = parse_when(args.since, now)
+        end = parse_when(args.until, now, end_of_day=True) if args.until else now
+        loc = S3Location.parse(args.location)
+    except ValueError as e:
+        fail(str(e))
+    try:
+        trail = S3Trail(make_client(args.profile, args.region), loc)
+        report = check(trail, start, end, args.profile, args.region)
+    except Exception as e:
+        fail(f"{type(e).__name__}: {e}")
+    for line in render(report):
+        sys.stdout.write(clean(line, 2000) + "\n")
+    return EXIT_OK if report.ok else EXIT_NO_MATCH

@@ -1,0 +1,111 @@
+"""trailtui query: the events matching a filter, as a table, JSON, JSON Lines or CSV."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from .common import EXIT_NO_MATCH, EXIT_OK, fail
+from .opening import open_live, open_source
+
+if TYPE_CHECKING:
+    from ..filter.language import Filter
+    from ..store.store import Store
+from .common import bookmark_named, build_filter
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from ..evidence.export import WRITERS, raw_texts
+
+    if args.limit is not None and args.limit < 0:
+        fail("--limit must be 0 or more")
+    text = args.filter
+    if args.bookmark:
+        text = (bookmark_named(args.bookmark).filter_text() + " " + text).strip()
+    live = bool(args.profile or args.region or args.endpoint_url) and not args.from_paths
+    if live and args.demo:
+        fail("--profile/--region fetch live events; don't combine them with --demo")
+    if live:
+        from datetime import UTC, datetime, timedelta
+
+        f = build_filter(text, args.since, args.until)
+        if f.since is None:
+            f = f.with_window(datetime.now(UTC) - timedelta(hours=24), f.until)
+        opened = open_live(args, f, args.limit)
+    else:
+        f = build_filter(text, args.since, args.until)
+        opened = open_source(
+            args.demo,
+            args.from_paths,
+            args.cache,
+            quiet=args.format != "table",
+            args=args,
+            window=(f.since, f.until),
+        )
+    store = opened.store
+    out = sys.stdout
+    try:
+        if args.format == "table":
+            n = print_table(store, f, opened.scope, args.limit)
+        else:
+            rows = store.iter_raw(f, opened.scope, args.limit)
+            n = WRITERS[args.format](raw_texts(rows), out)
+            if not n:
+                sys.stderr.write("no events match\n")
+        out.flush()
+    except BrokenPipeError:
+        # `| head`: the reader went away; that's fine
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    finally:
+        store.close()
+    return EXIT_OK if n else EXIT_NO_MATCH
+
+
+def print_table(store: Store, f: Filter, scope: list[int] | None, limit: int | None) -> int:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..safe import clean
+
+    console = Console(highlight=False, soft_wrap=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=240, color_system=None)
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    for col in ("time (UTC)", "event", "who", "source IP", "region", "resources", "error"):
+        table.add_column(col, overflow="fold" if col == "resources" else "ellipsis")
+    n = 0
+    offset = 0
+    page = 500
+    while limit is None or n < limit:
+        want = page if limit is None else min(page, limit - n)
+        rows = store.window(f, offset, want, scope)
+        for r in rows:
+            table.add_row(
+                r.time.strftime("%Y-%m-%d %H:%M:%S"),
+                Text(clean(r.name)),
+                Text(clean(r.principal, 60)),
+                Text(clean(r.source_ip, 40)),
+                Text(clean(r.region)),
+                Text(clean(r.resources, 120)),
+                Text(clean(r.error_code, 40), style="red") if r.error_code else Text(""),
+            )
+        n += len(rows)
+        offset += len(rows)
+        if len(rows) < want:
+            break
+    err = Console(file=sys.stderr, highlight=False, soft_wrap=True)
+    if not n:
+        err.print(Text("no events match"))
+        return 0
+    console.print(table)
+    total = store.count(f, scope) if limit is not None and n >= limit else n
+    err.print(
+        Text(f"{n:,} events" + (f" (of {total:,} matching)" if total > n else ""), style="dim")
+    )
+    return n

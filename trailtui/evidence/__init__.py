@@ -1,0 +1,1 @@
+"""Evidence: bookmarks (saved filters), cases (pins with notes) and exports."""

@@ -1,0 +1,2 @@
+"""The filter language: parse -> Filter (language), the local matcher (match), and its
+compilers to the backends: the cache's SQL (sql), LookupEvents (lookup)."""

@@ -1,0 +1,1 @@
+"""Input shapes (Records files, LookupEvents output, JSON Lines, arrays) -> raw records -> Event."""

@@ -1,0 +1,2 @@
+"""The SQLite cache every source lands in: schema, codec (how raw records are kept), ingest,
+queries, facets and coverage."""

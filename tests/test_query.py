@@ -141,6 +141,12 @@ def records(draw: Any) -> list[dict[str, Any]]:
         }
         if draw(st.booleans()):
             rec["errorCode"] = draw(st.sampled_from(["AccessDenied", "accessdenied", "Throttling"]))
+        vpce = draw(st.sampled_from([None, "vpce-0abc", "VPCE-0ABD", "", 7]))
+        if vpce is not None:
+            rec["vpcEndpointId"] = vpce
+        tls = draw(st.sampled_from([None, "TLSv1.2", "tlsv1", {"x": 1}]))
+        if tls is not None:
+            rec["tlsDetails"] = {"tlsVersion": tls} if draw(st.booleans()) else tls
         ro = draw(st.sampled_from([True, False, "true", None]))
         if ro is not None:
             rec["readOnly"] = ro
@@ -167,6 +173,8 @@ def value_text(draw: Any, field: str) -> str:
         "region": ["us-east-1", "EU-WEST-1"],
         "type": ["AWS::X::i", "aws::x::b"],
         "agent": ["aws-cli/2", "[bold]x[/]"],
+        "vpce": ["vpce-0abc", "VPCE-0ABD", "vpce-0"],
+        "tls": ["TLSv1.2", "TLSV1", "tlsv1.3"],
     }
     base = draw(st.sampled_from(pools[field]))
     kind = draw(
@@ -204,6 +212,8 @@ def filters(draw: Any) -> str:
                     "type",
                     "agent",
                     "readonly",
+                    "vpce",
+                    "tls",
                 ]
             )
         )
@@ -240,3 +250,48 @@ def test_sql_and_python_matcher_agree(recs: list[dict[str, Any]], texts: list[st
                 assert ts == sorted(ts, reverse=True)
         finally:
             store.close()
+
+
+def test_every_catalogue_field_is_in_the_language_help_and_matcher() -> None:
+    from trailtui.fields import CATALOGUE, FIELDS, PIVOTS
+
+    assert len(FIELDS) == len(CATALOGUE)  # one entry per name
+    for fld in CATALOGUE:
+        assert fld.help and fld.example.startswith(fld.name + ":"), fld.name
+        if fld.kind == "time":
+            continue
+        value = "true" if fld.kind == "bool" else "x"
+        f = parse(f"{fld.name}:{value}")
+        assert f.terms[0].field == fld.name
+        # every non-time field is answerable by the cache: a column, the resources table, or
+        # the raw record
+        assert fld.columns or fld.resource_column or fld.record, fld.name
+    assert PIVOTS["vpcEndpointId"] == "vpce" and PIVOTS["tlsVersion"] == "tls"
+
+
+def test_fields_on_the_raw_record_vpce_and_tls(tmp_path: Path) -> None:
+    recs = [
+        {"eventID": "a", "eventTime": "2024-05-01T00:00:00Z", "eventName": "GetObject",
+         "vpcEndpointId": "vpce-0abc123", "tlsDetails": {"tlsVersion": "TLSv1.2"}},
+        {"eventID": "b", "eventTime": "2024-05-01T00:00:01Z", "eventName": "GetObject",
+         "tlsDetails": {"tlsVersion": "TLSv1"}},
+        {"eventID": "c", "eventTime": "2024-05-01T00:00:02Z", "eventName": "GetObject",
+         "vpcEndpointId": {"odd": "shape"}, "tlsDetails": "TLSv1.3"},
+    ]  # fmt: skip
+    events = [parse_record(r) for r in recs]
+    store = Store(tmp_path / "c.sqlite")
+    store.ingest(events, "test")
+    cases = {
+        "vpce:VPCE-0ABC123": ["a"],
+        "vpce:vpce-*": ["a"],
+        "-vpce:*": ["b", "c"],
+        "vpce:*": ["a"],
+        "tls:tlsv1": ["b"],
+        "tls:TLSv1,TLSv1.1": ["b"],
+        "-tls:TLSv1.2": ["b", "c"],
+        "tls:/^TLSv1\\.[23]$/": ["a"],
+    }
+    for text, want in cases.items():
+        f = parse(text, NOW)
+        assert sorted(e.event_id for e in events if matches(f, e)) == want, text
+        assert sorted(r.event_id for r in store.window(f, 0, 10)) == want, text

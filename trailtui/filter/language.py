@@ -24,31 +24,10 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     pass
+from ..fields import FIELDS
 from .values import compile_regex
 
 ValueKind = Literal["exact", "glob", "regex", "cidr", "bool"]
-
-
-# field -> description (shown in errors, help and completion)
-FIELDS: dict[str, str] = {
-    "name": "event name",
-    "user": "principal: user, role, session, federated user or ARN",
-    "resource": "resource name or ARN (instance id, bucket, ...)",
-    "type": "resource type, e.g. AWS::EC2::Instance",
-    "source": "event source, e.g. ec2 or ec2.amazonaws.com",
-    "region": "AWS region",
-    "account": "account id",
-    "ip": "source IP address or CIDR",
-    "key": "access key id",
-    "id": "event id",
-    "error": "error code (error:* = any error)",
-    "readonly": "true or false",
-    "agent": "user agent",
-    "category": "Management, Data or Insight",
-    "eventtype": "AwsApiCall, AwsServiceEvent, AwsConsoleSignIn, ...",
-    "since": "start of the time window: 2d, 3h, 2024-05-01T12:00",
-    "until": "end of the time window: 1h, 2024-05-01",
-}
 
 
 class FilterSyntaxError(ValueError):
@@ -173,14 +152,15 @@ _FIELD_RE = re.compile(r"[A-Za-z_]+:")
 
 
 def _classify(fieldname: str, raw: str, pos: int, text: str) -> Value:
-    if fieldname == "readonly":
+    kind = FIELDS[fieldname].kind
+    if kind == "bool":
         low = raw.lower()
         if low in ("true", "yes", "1"):
             return Value("bool", "true")
         if low in ("false", "no", "0"):
             return Value("bool", "false")
         raise FilterSyntaxError(f"readonly: expected true or false, got {raw!r}", pos, text)
-    if fieldname == "ip" and "/" in raw:
+    if kind == "ip" and "/" in raw:
         try:
             return Value("cidr", str(ipaddress.ip_network(raw, strict=False)))
         except ValueError as e:
@@ -228,7 +208,7 @@ def parse(text: str, now: datetime | None = None) -> Filter:
         vpos = r.i
         if r.at_end_of_token():
             raise FilterSyntaxError(f"expected a value after '{fname}:'", vpos, text)
-        if fname in ("since", "until"):
+        if FIELDS[fname].kind == "time":
             raw = r.quoted() if r.peek() == '"' else r.bare()
             if negated:
                 raise FilterSyntaxError(f"{fname}: can't be negated", start, text)

@@ -9,23 +9,16 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     pass
+from ..fields import CATALOGUE, FIELDS
 from .language import Filter
-from .values import source_alts
 
 # filter field -> LookupEvents AttributeKey, most selective first (DESIGN.md). user: is
 # not pushed: the API's Username is the IAM user name or the *session* name, while user:
 # also matches role names, display names and ARNs, so Username=X would drop events that
 # match (a role's sessions, for user:RoleName) and the answer would be wrong.
-PUSHDOWN_ORDER: tuple[tuple[str, str], ...] = (
-    ("id", "EventId"),
-    ("key", "AccessKeyId"),
-    ("resource", "ResourceName"),
-    ("name", "EventName"),
-    ("type", "ResourceType"),
-    ("source", "EventSource"),
-    ("readonly", "ReadOnly"),
+PUSHDOWN_ORDER: tuple[tuple[str, str], ...] = tuple(
+    (f.name, f.lookup) for f in sorted(CATALOGUE, key=lambda f: f.lookup_rank) if f.lookup
 )
-
 
 MAX_PUSHDOWN_CALLS = 5
 
@@ -58,10 +51,8 @@ def pushdown(f: Filter) -> PushdownPlan:
                 continue
             vals: list[str] = []
             for v in t.values:
-                if fname == "source":
-                    vals.append(source_alts(v.text)[-1])
-                else:
-                    vals.append(v.text)
+                expand = FIELDS[fname].expand
+                vals.append(expand(v.text)[-1] if expand is not None else v.text)
             calls = [[{"AttributeKey": key, "AttributeValue": x}] for x in dict.fromkeys(vals)]
             return PushdownPlan(calls, f.since, f.until, fname)
     return PushdownPlan([[]], f.since, f.until, "")

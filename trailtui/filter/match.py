@@ -5,18 +5,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..fields import FIELDS, Field
+
 if TYPE_CHECKING:
     from ..records.event import Event
 from .language import Filter, Term, Value
-from .values import compile_regex, fold, glob_regex, ip_in, source_alts
+from .values import compile_regex, fold, glob_regex, ip_in
 
 
-def _value_match(fname: str, v: Value, s: str) -> bool:
+def value_match(field: Field, v: Value, s: str) -> bool:
+    """One value against one string of an event (an empty string matches nothing)."""
     if not s:
         return False
     if v.kind == "exact":
-        if fname == "source":
-            return fold(s) in {fold(a) for a in source_alts(v.text)}
+        if field.expand is not None:
+            return fold(s) in {fold(a) for a in field.expand(v.text)}
         return fold(s) == fold(v.text)
     if v.kind == "glob":
         return glob_regex(v.text).match(fold(s)) is not None
@@ -27,36 +30,13 @@ def _value_match(fname: str, v: Value, s: str) -> bool:
     return False
 
 
-def _field_strings(fname: str, ev: Event) -> list[str]:
-    p = ev.principal
-    if fname == "user":
-        return [p.display, p.arn, p.user_name, p.session_name, p.lookup_username]
-    if fname == "resource":
-        return [n for _, n in ev.resources]
-    if fname == "type":
-        return [t for t, _ in ev.resources]
-    attr = {
-        "name": ev.name,
-        "source": ev.source,
-        "region": ev.region,
-        "account": ev.account,
-        "ip": ev.source_ip,
-        "key": p.access_key,
-        "id": ev.event_id,
-        "error": ev.error_code,
-        "agent": ev.user_agent,
-        "category": ev.category,
-        "eventtype": ev.event_type,
-    }
-    return [attr[fname]]
-
-
 def _term_match(t: Term, ev: Event) -> bool:
-    if t.field == "readonly":
+    field = FIELDS[t.field]
+    if field.kind == "bool":
         hit = ev.read_only is not None and any(ev.read_only == (v.text == "true") for v in t.values)
     else:
-        strings = _field_strings(t.field, ev)
-        hit = any(_value_match(t.field, v, s) for v in t.values for s in strings)
+        strings = field.strings(ev)
+        hit = any(value_match(field, v, s) for v in t.values for s in strings)
     return hit != t.negated
 
 

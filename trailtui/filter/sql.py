@@ -3,43 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    pass
+from ..fields import FIELDS, Field
 from .language import Filter, Term, Value
-from .values import fold, glob_like, network, source_alts
-
-# single-column text fields: field -> column
-_COLUMNS: dict[str, str] = {
-    "name": "name",
-    "source": "source",
-    "region": "region",
-    "account": "account",
-    "ip": "source_ip",
-    "key": "access_key",
-    "id": "event_id",
-    "error": "error_code",
-    "agent": "user_agent",
-    "category": "category",
-    "eventtype": "event_type",
-}
-
-
-USER_COLUMNS = ("principal", "principal_arn", "user_name", "session_name", "lookup_username")
+from .values import fold, glob_like, network
 
 
 @dataclass(slots=True)
 class SQL:
     where: str
     params: list[Any] = field(default_factory=list)
-    needs_raw: bool = False  # free words: the store post-filters on the raw JSON
 
 
-def _col_cond(fname: str, col: str, v: Value, params: list[Any]) -> str:
+def _col_cond(fld: Field, col: str, v: Value, params: list[Any]) -> str:
     if v.kind == "exact":
-        if fname == "source":
-            alts = source_alts(v.text)
+        if fld.expand is not None:
+            alts = fld.expand(v.text)
             params.extend(alts)
             return f"{col} IN ({','.join('?' * len(alts))})"
         params.append(v.text)
@@ -52,7 +32,7 @@ def _col_cond(fname: str, col: str, v: Value, params: list[Any]) -> str:
         return f"({col} != '' AND tt_regexp(?, {col}))"
     if v.kind == "cidr":
         net = network(v.text)
-        if net.version == 4:
+        if net.version == 4 and fld.columns == ("source_ip",):
             params.extend([int(net.network_address), int(net.broadcast_address)])
             return "e.ip_v4 BETWEEN ? AND ?"
         params.append(v.text)
@@ -60,22 +40,26 @@ def _col_cond(fname: str, col: str, v: Value, params: list[Any]) -> str:
     raise AssertionError(v.kind)
 
 
+def _sql_text(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
 def _term_sql(t: Term, params: list[Any]) -> str:
-    if t.field == "readonly":
+    fld = FIELDS[t.field]
+    if fld.kind == "bool":
         params.extend(1 if v.text == "true" else 0 for v in t.values)
-        cond = f"e.read_only IN ({','.join('?' * len(t.values))})"
-    elif t.field in ("resource", "type"):
-        col = "r.name" if t.field == "resource" else "r.type"
-        ors = " OR ".join(_col_cond(t.field, col, v, params) for v in t.values)
+        cond = f"e.{fld.columns[0]} IN ({','.join('?' * len(t.values))})"
+    elif fld.resource_column:
+        col = "r." + fld.resource_column
+        ors = " OR ".join(_col_cond(fld, col, v, params) for v in t.values)
         cond = f"e.id IN (SELECT r.event FROM resources r WHERE {ors})"
-    elif t.field == "user":
-        ors = " OR ".join(
-            _col_cond(t.field, f"e.{c}", v, params) for v in t.values for c in USER_COLUMNS
-        )
-        cond = ors
     else:
-        col = "e." + _COLUMNS[t.field]
-        cond = " OR ".join(_col_cond(t.field, col, v, params) for v in t.values)
+        # the cache's columns, else the raw record at the field's paths (COLLATE NOCASE:
+        # an extracted value compares as the columns do)
+        cols = [f"e.{c}" for c in fld.columns] or [
+            f"(tt_field(e.raw, {_sql_text(path)}) COLLATE NOCASE)" for path in fld.record
+        ]
+        cond = " OR ".join(_col_cond(fld, c, v, params) for v in t.values for c in cols)
     if t.negated:
         return f"NOT COALESCE(({cond}), 0)"
     return f"({cond})"
@@ -96,4 +80,4 @@ def to_sql(f: Filter) -> SQL:
     for w in f.words:
         params.append(fold(w.text))
         parts.append(("NOT " if w.negated else "") + "tt_contains(e.raw, ?)")
-    return SQL(" AND ".join(parts) or "1", params, bool(f.words))
+    return SQL(" AND ".join(parts) or "1", params)

@@ -78,7 +78,3 @@ def ipv4_int(value: str) -> int | None:
         return n
     except ValueError:
         return None
-
-
-def source_alts(v: str) -> list[str]:
-    return [v] if "." in v else [v, v + ".amazonaws.com"]

@@ -7,8 +7,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..fields import FIELDS
 from ..filter.language import Filter
-from .schema import FACET_COLUMNS
 
 
 class FacetsMixin:
@@ -58,36 +58,40 @@ class FacetsMixin:
         """Top values of a field (with counts) under the filter, optionally by prefix."""
         where, params = self._where(f or Filter(), scope)
         like = re.sub(r"([%_\\])", r"\\\1", prefix) + "%"
-        if fieldname in ("resource", "type"):
-            col = "r.name" if fieldname == "resource" else "r.type"
+        fld = FIELDS.get(fieldname)
+        if fld is None:
+            return []
+        if fld.resource_column:
+            col = "r." + fld.resource_column
             q = (
                 f"SELECT {col} AS v, count(*) FROM resources r JOIN events e ON e.id = r.event "
                 f"WHERE {where} AND {col} LIKE ? ESCAPE '\\' AND {col} != '' "
                 "GROUP BY v ORDER BY 2 DESC, v LIMIT ?"
             )
-        elif fieldname == "user":
+        elif len(fld.facets) > 1:
             # one event counts once per value even when two columns hold it (an IAM user's
             # display name is its user name)
             parts = [
                 f"SELECT e.id AS id, e.{c} AS v FROM events e WHERE {where} "
                 f"AND e.{c} LIKE ? ESCAPE '\\' AND e.{c} != ''"
-                for c in ("principal", "user_name", "session_name")
+                for c in fld.facets
             ]
-            params = [x for _ in range(3) for x in [*params, like]]
+            params = [x for _ in fld.facets for x in [*params, like]]
             q = (
                 f"SELECT v, count(DISTINCT id) FROM ({' UNION ALL '.join(parts)}) "
                 "GROUP BY v ORDER BY 2 DESC, v LIMIT ?"
             )
             rows = self._all(q, [*params, limit])
             return [(str(v), int(n)) for v, n in rows]
-        elif fieldname == "readonly":
+        elif fld.kind == "bool":
+            col = "e." + fld.columns[0]
             q = (
-                "SELECT CASE e.read_only WHEN 1 THEN 'true' WHEN 0 THEN 'false' END AS v, count(*) "
-                f"FROM events e WHERE {where} AND e.read_only IS NOT NULL AND v LIKE ? ESCAPE '\\' "
+                f"SELECT CASE {col} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END AS v, count(*) "
+                f"FROM events e WHERE {where} AND {col} IS NOT NULL AND v LIKE ? ESCAPE '\\' "
                 "GROUP BY v ORDER BY 2 DESC LIMIT ?"
             )
-        elif fieldname in FACET_COLUMNS:
-            col = FACET_COLUMNS[fieldname]
+        elif fld.facets:
+            col = "e." + fld.facets[0]
             q = (
                 f"SELECT {col} AS v, count(*) FROM events e WHERE {where} AND {col} != '' "
                 f"AND {col} LIKE ? ESCAPE '\\' GROUP BY v ORDER BY 2 DESC, v LIMIT ?"

@@ -98,19 +98,3 @@ LIST_COLUMNS = (
     "e.id, e.event_id, e.ts, e.name, e.principal, e.source_ip, e.region, e.resources, "
     "e.error_code, e.read_only, e.source, e.account"
 )
-
-
-# field -> SQL expression for facets (completion values with counts)
-FACET_COLUMNS: dict[str, str] = {
-    "name": "e.name",
-    "source": "e.source",
-    "region": "e.region",
-    "account": "e.account",
-    "ip": "e.source_ip",
-    "key": "e.access_key",
-    "error": "e.error_code",
-    "agent": "e.user_agent",
-    "category": "e.category",
-    "eventtype": "e.event_type",
-    "id": "e.event_id",
-}

@@ -22,10 +22,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..fields import text_at
 from ..filter.language import Filter
 from ..filter.sql import to_sql
 from ..filter.values import compile_regex, fold, ip_in
 from ..locations import ensure_private_dir
+from ..records.event import loads
 from .codec import decompress_raw
 from .facets import FacetsMixin
 from .ingest import IngestMixin, like_prefix
@@ -73,6 +75,16 @@ def _contains(blob: bytes | None, needle: str) -> bool:
     if blob is None:
         return False
     return needle in fold(decompress_raw(blob))
+
+
+def _field(blob: bytes | None, path: str) -> str:
+    """The text at a dotted path of the raw record (fields the cache keeps no column for)."""
+    if blob is None:
+        return ""
+    try:
+        return text_at(loads(decompress_raw(blob)), path)
+    except ValueError:
+        return ""
 
 
 def _regexp(pattern: str, value: str | None) -> bool:
@@ -146,6 +158,7 @@ class Store(IngestMixin, FacetsMixin):
         c.execute("PRAGMA cache_size=-8192")
         c.create_function("tt_contains", 2, _contains, deterministic=True)
         c.create_function("tt_regexp", 2, _regexp, deterministic=True)
+        c.create_function("tt_field", 2, _field, deterministic=True)
         c.create_function("tt_ip_in", 2, _ip_in, deterministic=True)
         with self._lock:
             self._conns.append(c)

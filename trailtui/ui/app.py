@@ -28,6 +28,7 @@ from ..config import config_file, load_settings
 from ..evidence.bookmarks import Bookmarks
 from ..evidence.cases import Case
 from ..evidence.tomlfile import BookmarkError
+from ..fields import PIVOTS
 from ..filter.language import Filter, quote
 from ..investigate.history import instances_of
 from ..safe import clean
@@ -70,31 +71,12 @@ PRESETS: list[tuple[str, str, str, str]] = [
     ),
 ]
 
-# detail path leaf -> filter field for pivots
-PIVOT_FIELDS = {
-    "sourceIPAddress": "ip",
-    "accessKeyId": "key",
-    "instanceId": "resource",
-    "eventName": "name",
-    "awsRegion": "region",
-    "eventSource": "source",
-    "recipientAccountId": "account",
-    "accountId": "account",
-    "userName": "user",
-    "eventID": "id",
-    "errorCode": "error",
-    "userAgent": "agent",
-    "roleSessionName": "user",
-    "sourceIdentity": "user",
-    "invokedBy": "user",
-}
-
 
 def pivot_term(path: Sequence[str | int], value: Any) -> str:
     """The filter term for a value under the detail cursor."""
     text = value if isinstance(value, str) else json.dumps(value)
     leaf = next((p for p in reversed(path) if isinstance(p, str)), "")
-    fieldname = PIVOT_FIELDS.get(leaf)
+    fieldname = PIVOTS.get(leaf)
     if leaf in ("arn", "ARN"):
         fieldname = "user" if path and path[0] == "userIdentity" else "resource"
     if fieldname == "resource" or (fieldname is None and text.startswith(("i-", "arn:"))):

@@ -10,12 +10,23 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-LANGUAGE = """\
-name:StopInstances  name:Stop*  name:/^(Stop|Terminate)/  -name:Describe*  name:A,B
-user:skeddly-*  resource:i-0abc  type:AWS::EC2::Instance  source:ec2  region:us-east-1
-account:123456789012  ip:203.0.113.0/24  key:ASIA…  id:<eventID>  error:*  readonly:false
-agent:*terraform*  category:Data  eventtype:AwsConsoleSignIn  since:2d  until:2024-05-01
-plain words, "quoted words", -word: substring anywhere in the raw event"""
+from ...fields import CATALOGUE
+
+
+def language_help() -> Table:
+    """The filter language, one line per field (from the field catalogue)."""
+    table = Table(box=None, show_header=False, pad_edge=False, expand=True)
+    table.add_column("field", style="bold cyan", width=10)
+    table.add_column("meaning", ratio=1)
+    table.add_column("example", style="dim", ratio=1)
+    for f in CATALOGUE:
+        table.add_row(Text(f.name + ":"), Text(f.help), Text(f.example))
+    table.add_row(
+        Text("words"),
+        Text('plain words, "quoted words", -word: substring anywhere in the raw event'),
+        Text("name:A,B = A or B; fields AND together; -field: negates"),
+    )
+    return table
 
 
 class HelpScreen(ModalScreen[None]):
@@ -50,7 +61,7 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(Text(f"\n{title}", style="bold underline"))
                 yield Static(table)
             yield Static(Text("\nFilter language", style="bold underline"))
-            yield Static(Text(LANGUAGE))
+            yield Static(language_help())
             yield Static(
                 Text(
                     f"\nRemap any key by its id in {self.config_path}:\n"

@@ -16,7 +16,8 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from ...filter.language import FIELDS, FilterSyntaxError, parse, quote
+from ...fields import CATALOGUE, FIELDS
+from ...filter.language import FilterSyntaxError, parse, quote
 from ...safe import clean
 from ...store.store import Store
 
@@ -151,13 +152,13 @@ class FilterBar(Vertical):
                 self.close()
                 return
             opts = [
-                (f + ":", f + ":", desc)
-                for f, desc in FIELDS.items()
-                if f.startswith(tok.prefix.lower())
+                (f.name + ":", f.name + ":", f.help)
+                for f in CATALOGUE
+                if f.name.startswith(tok.prefix.lower())
             ]
             self._show(opts)
             return
-        if tok.field not in FIELDS or tok.field in ("since", "until"):
+        if tok.field not in FIELDS or FIELDS[tok.field].kind == "time":
             opts = (
                 [(v, v, "") for v in ("1h", "24h", "7d", "30d")]
                 if tok.field in ("since", "until")

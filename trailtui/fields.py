@@ -1,0 +1,247 @@
+"""THE field catalogue: every field of the filter language, once.
+
+Each entry says what the field means (help and completion read it), how it is read from a
+normalized event (the local matcher), where the cache keeps it (its columns, or nothing: then
+it is matched on the raw record), what completion counts, which LookupEvents attribute can
+carry it, which keys of the detail view pivot to it, and where it lives in the raw record.
+The parser, the matcher, the cache's SQL, facets, completion, help, pivots and every backend's
+pushdown read this table: adding a field is one entry here plus its tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from .records.event import Event
+
+FieldKind = Literal["text", "ip", "bool", "time"]
+
+
+def text_at(raw: Any, path: str) -> str:
+    """The text at a dotted path of a record ('' when absent or not a scalar)."""
+    v = raw
+    for key in path.split("."):
+        if not isinstance(v, dict):
+            return ""
+        v = v.get(key)
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return str(v)
+    return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    help: str  # one line: errors, help and completion show it
+    example: str  # a term as the help screen shows it
+    read: Callable[[Event], Sequence[str]] | None = None  # the local matcher's strings
+    kind: FieldKind = "text"
+    # where the cache keeps it: columns of `events` (any may match), a column of the
+    # `resources` side table, or neither (then it is matched on the raw record at `record`)
+    columns: tuple[str, ...] = ()
+    resource_column: str = ""
+    facets: tuple[str, ...] = ()  # columns completion counts values of (one event once)
+    lookup: str = ""  # LookupEvents AttributeKey that can carry an equality
+    lookup_rank: int = 99  # the most selective attribute goes to the API (lowest first)
+    pivots: tuple[str, ...] = ()  # detail leaves whose value pivots to this field
+    record: tuple[str, ...] = ()  # dotted paths of the raw record it reads (when exact)
+    expand: Callable[[str], list[str]] | None = None  # an exact value's accepted spellings
+
+    def strings(self, ev: Event) -> Sequence[str]:
+        if self.read is not None:
+            return self.read(ev)
+        return [text_at(ev.raw, p) for p in self.record]
+
+
+def _source_alts(v: str) -> list[str]:
+    """source:ec2 is ec2.amazonaws.com; a value with a dot is taken as written."""
+    return [v] if "." in v else [v, v + ".amazonaws.com"]
+
+
+CATALOGUE: tuple[Field, ...] = (
+    Field(
+        "name",
+        "event name",
+        "name:StopInstances  name:Stop*  name:/^(Stop|Terminate)/  -name:Describe*",
+        read=lambda ev: [ev.name],
+        columns=("name",),
+        facets=("name",),
+        lookup="EventName",
+        lookup_rank=4,
+        pivots=("eventName",),
+        record=("eventName",),
+    ),
+    Field(
+        "user",
+        "principal: user, role, session, federated user or ARN",
+        "user:skeddly-*  user:alice  user:Ops",
+        read=lambda ev: [
+            ev.principal.display,
+            ev.principal.arn,
+            ev.principal.user_name,
+            ev.principal.session_name,
+            ev.principal.lookup_username,
+        ],
+        columns=("principal", "principal_arn", "user_name", "session_name", "lookup_username"),
+        facets=("principal", "user_name", "session_name"),
+        pivots=("userName", "roleSessionName", "sourceIdentity", "invokedBy"),
+    ),
+    Field(
+        "resource",
+        "resource name or ARN (instance id, bucket, ...)",
+        "resource:i-0abc123",
+        read=lambda ev: [n for _, n in ev.resources],
+        resource_column="name",
+        lookup="ResourceName",
+        lookup_rank=3,
+        pivots=("instanceId",),
+    ),
+    Field(
+        "type",
+        "resource type, e.g. AWS::EC2::Instance",
+        "type:AWS::EC2::Instance",
+        read=lambda ev: [t for t, _ in ev.resources],
+        resource_column="type",
+        lookup="ResourceType",
+        lookup_rank=5,
+    ),
+    Field(
+        "source",
+        "event source, e.g. ec2 or ec2.amazonaws.com",
+        "source:ec2",
+        read=lambda ev: [ev.source],
+        columns=("source",),
+        facets=("source",),
+        lookup="EventSource",
+        lookup_rank=6,
+        pivots=("eventSource",),
+        record=("eventSource",),
+        expand=_source_alts,
+    ),
+    Field(
+        "region",
+        "AWS region",
+        "region:us-east-1",
+        read=lambda ev: [ev.region],
+        columns=("region",),
+        facets=("region",),
+        pivots=("awsRegion",),
+        record=("awsRegion",),
+    ),
+    Field(
+        "account",
+        "account id",
+        "account:123456789012",
+        read=lambda ev: [ev.account],
+        columns=("account",),
+        facets=("account",),
+        pivots=("recipientAccountId", "accountId"),
+    ),
+    Field(
+        "ip",
+        "source IP address or CIDR",
+        "ip:203.0.113.0/24",
+        read=lambda ev: [ev.source_ip],
+        kind="ip",
+        columns=("source_ip",),
+        facets=("source_ip",),
+        pivots=("sourceIPAddress",),
+        record=("sourceIPAddress",),
+    ),
+    Field(
+        "key",
+        "access key id",
+        "key:ASIA…",
+        read=lambda ev: [ev.principal.access_key],
+        columns=("access_key",),
+        facets=("access_key",),
+        lookup="AccessKeyId",
+        lookup_rank=2,
+        pivots=("accessKeyId",),
+    ),
+    Field(
+        "id",
+        "event id",
+        "id:<eventID>",
+        read=lambda ev: [ev.event_id],
+        columns=("event_id",),
+        facets=("event_id",),
+        lookup="EventId",
+        lookup_rank=1,
+        pivots=("eventID",),
+    ),
+    Field(
+        "error",
+        "error code (error:* = any error)",
+        "error:AccessDenied  error:*",
+        read=lambda ev: [ev.error_code],
+        columns=("error_code",),
+        facets=("error_code",),
+        pivots=("errorCode",),
+        record=("errorCode",),
+    ),
+    Field(
+        "readonly",
+        "true or false",
+        "readonly:false",
+        kind="bool",
+        columns=("read_only",),
+        lookup="ReadOnly",
+        lookup_rank=7,
+    ),
+    Field(
+        "agent",
+        "user agent",
+        "agent:*terraform*",
+        read=lambda ev: [ev.user_agent],
+        columns=("user_agent",),
+        facets=("user_agent",),
+        pivots=("userAgent",),
+        record=("userAgent",),
+    ),
+    Field(
+        "category",
+        "Management, Data or Insight",
+        "category:Data",
+        read=lambda ev: [ev.category],
+        columns=("category",),
+        facets=("category",),
+    ),
+    Field(
+        "eventtype",
+        "AwsApiCall, AwsServiceEvent, AwsConsoleSignIn, ...",
+        "eventtype:AwsConsoleSignIn",
+        read=lambda ev: [ev.event_type],
+        columns=("event_type",),
+        facets=("event_type",),
+        record=("eventType",),
+    ),
+    Field(
+        "vpce",
+        "VPC endpoint the call came through (vpcEndpointId)",
+        "vpce:vpce-0abc*",
+        pivots=("vpcEndpointId",),
+        record=("vpcEndpointId",),
+    ),
+    Field(
+        "tls",
+        "TLS version of the call, e.g. TLSv1.2 (tlsDetails.tlsVersion)",
+        "tls:TLSv1,TLSv1.1",
+        pivots=("tlsVersion",),
+        record=("tlsDetails.tlsVersion",),
+    ),
+    Field("since", "start of the time window: 2d, 3h, 2024-05-01T12:00", "since:2d", kind="time"),
+    Field("until", "end of the time window: 1h, 2024-05-01", "until:2024-05-01", kind="time"),
+)
+
+FIELDS: dict[str, Field] = {f.name: f for f in CATALOGUE}
+
+# detail leaf -> the field its value pivots to
+PIVOTS: dict[str, str] = {leaf: f.name for f in CATALOGUE for leaf in f.pivots}

@@ -162,3 +162,28 @@ def test_query_from_s3(s3: Any, tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert len(r.stdout.splitlines()) == 2
     assert "objects" in r.stderr or r.stderr == ""
+
+
+def test_long_windows_list_the_days_that_exist_not_every_day(s3: Any, tmp_path: Path) -> None:
+    """--since 5000d over a trail whose objects span a few days: delimiter listings find the
+    days (years, months, days), not one ListObjectsV2 per day of the window."""
+    days = [DAY - timedelta(days=40), DAY - timedelta(days=1), DAY]
+    for d in days:
+        for region in ("us-east-1", "eu-west-1"):
+            put_log(s3, "111111111111", region, d + timedelta(hours=3))
+    calls = counting(s3)
+    trail = S3Trail(s3, S3Location.parse(f"s3://{BUCKET}"))
+    store = Store(tmp_path / "c.sqlite")
+    st = trail.ingest(store, DAY - timedelta(days=5000), DAY + timedelta(hours=23))
+    assert st.objects == 6 and st.days_total == 3 and st.done
+    months = {(d.year, d.month) for d in days}
+    years = {d.year for d in days}
+    # discovery (AWSLogs/, ACCOUNT/CloudTrail/), then per region: years + each year's months
+    # + each month's days, and one listing per day that holds objects
+    want = 2 + 2 * (1 + len(years) + len(months)) + 2 * len(days)
+    assert calls.get("ListObjectsV2", 0) == want
+    # no start ("all"): the same, back to the oldest day
+    calls.clear()
+    again = S3Trail(s3, S3Location.parse(f"s3://{BUCKET}")).ingest(store, None, DAY)
+    assert again.skipped == 6 and again.days_total == 3
+    assert calls.get("ListObjectsV2", 0) == want

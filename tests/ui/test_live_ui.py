@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from trailtui.sources.lookup import Target
+from trailtui.sources.lookup import LookupSource, Target
 from trailtui.store.store import Store
 from trailtui.ui.app import TrailApp
-from trailtui.ui.live import LiveSource
 
 from ..fakes.cloudtrail import FakeCloudTrail, records
 from .helpers import settle
@@ -30,11 +29,11 @@ async def test_live_list_grows_and_completes(fake: FakeCloudTrail, tmp_path: Pat
     store = Store(tmp_path / "live.sqlite")
     tgts = [Target(None, "us-east-1"), Target(None, "eu-west-1")]
     scope = [store.origin_id(t.key, "lookup") for t in tgts]
-    app = TrailApp(store, scope, "live", live=LiveSource(tgts), window="24h")
+    app = TrailApp(store, scope, "live", sources=[LookupSource(tgts)], window="24h")
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(200):
             await pilot.pause(0.05)
-            if app.live and app.live.fetchers and all(f.done for f in app.live.fetchers):
+            if app.sources[0].fetchers and all(f.done for f in app.sources[0].fetchers):
                 break
         await settle(pilot)
         await pilot.press("G")  # nearing the end asks for more, if there is more
@@ -47,7 +46,7 @@ async def test_live_list_grows_and_completes(fake: FakeCloudTrail, tmp_path: Pat
         app.set_filter_text("name:StopInstances")
         for _ in range(200):
             await pilot.pause(0.05)
-            if app.live and all(f.done for f in app.live.fetchers):
+            if all(f.done for f in app.sources[0].fetchers):
                 break
         await settle(pilot)
         want = sum(
@@ -72,7 +71,7 @@ async def test_live_errors_are_one_line_and_the_cache_stays(
     store = Store(tmp_path / "live.sqlite")
     tgts = [Target(None, "us-east-1")]
     scope = [store.origin_id(t.key, "lookup") for t in tgts]
-    app = TrailApp(store, scope, "live", live=LiveSource(tgts), window="24h")
+    app = TrailApp(store, scope, "live", sources=[LookupSource(tgts)], window="24h")
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(100):
             await pilot.pause(0.05)

@@ -17,7 +17,6 @@ from trailtui.sources.s3 import S3Location, S3Trail
 from trailtui.store.store import Store
 from trailtui.ui.app import TrailApp
 from trailtui.ui.screens.report import ReportScreen
-from trailtui.ui.trail import TrailSource
 
 from ..conftest import BUCKET
 from ..fakes.cloudtrail import FakeCloudTrail
@@ -32,8 +31,7 @@ def _app(s3: Any, tmp_path: Path, **kw: Any) -> tuple[TrailApp, Store]:
     store = Store(tmp_path / "c.sqlite")
     loc = S3Location.parse(f"s3://{BUCKET}")
     scope = store.root_scope(loc.uri)
-    src = TrailSource([S3Trail(s3, loc)])
-    return TrailApp(store, scope, f"s3://{BUCKET}", trail=src, **kw), store
+    return TrailApp(store, scope, f"s3://{BUCKET}", sources=[S3Trail(s3, loc)], **kw), store
 
 
 async def _idle(pilot: Any, app: TrailApp) -> None:
@@ -71,7 +69,7 @@ async def test_s3_read_lazily_newest_first_with_progress(s3: Any, tmp_path: Path
         assert app.event_list.total == 800
         assert "window read" in app.status.live
         # reopening reads nothing again
-        app.action_refresh_live()
+        app.action_refresh_sources()
         await _idle(pilot, app)
         assert calls["GetObject"] == 40
 
@@ -137,7 +135,7 @@ async def test_folder_read_lazily_newest_first(tmp_path: Path) -> None:
     store = Store(tmp_path / "c.sqlite")
     scope = store.root_scope(origin_uri(folder))
     lazy = FolderTrail([folder], eager_bytes=0)  # (a folder under 16 MB is read whole)
-    app = TrailApp(store, scope, str(folder), trail=TrailSource([lazy]))
+    app = TrailApp(store, scope, str(folder), sources=[lazy])
     async with app.run_test(size=(120, 40)) as pilot:
         await _idle(pilot, app)
         assert app.event_list.total == 320  # 16 files: the first past 300 rows ahead
@@ -152,7 +150,7 @@ async def test_folder_read_lazily_newest_first(tmp_path: Path) -> None:
         await pilot.press("r")  # new files are read, the others skipped
         await _idle(pilot, app)
         assert app.event_list.total == 601
-        assert app.trail is not None and app.trail.trails[0].stats.objects == 1
+        assert lazy.stats.objects == 1
 
 
 async def test_small_folder_is_read_whole(tmp_path: Path) -> None:
@@ -164,7 +162,7 @@ async def test_small_folder_is_read_whole(tmp_path: Path) -> None:
         (folder / f"{h:03d}.json").write_text(json.dumps({"Records": recs}))
     store = Store(tmp_path / "c.sqlite")
     scope = store.root_scope(origin_uri(folder))
-    app = TrailApp(store, scope, str(folder), trail=TrailSource([FolderTrail([folder])]))
+    app = TrailApp(store, scope, str(folder), sources=[FolderTrail([folder])])
     async with app.run_test(size=(120, 40)) as pilot:
         await _idle(pilot, app)
         assert app.event_list.total == 600 and "window read" in app.status.live

@@ -7,8 +7,9 @@ import contextlib
 import sys
 from typing import TYPE_CHECKING
 
+from ..filter.language import Filter
 from .common import EXIT_OK, fail
-from .opening import Opened, live_targets, open_source
+from .opening import Opened, open_sources, read_headless, wants_live
 
 if TYPE_CHECKING:
     pass
@@ -16,15 +17,15 @@ from .common import bookmark_named, build_filter, parse_at
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
-    live_args = bool(args.profile or args.region or args.endpoint_url) and not args.from_paths
-    if live_args and args.demo:
-        fail("--profile/--region fetch live events; don't combine them with --demo")
-    if live_args:
-        return _explore_live(args)
-    tty = sys.stdout.isatty()
-    opened = open_source(args.demo, args.from_paths, args.cache, args=args, lazy=tty)
-    if not tty:
-        # not a terminal (a pipe, a script): say what is there instead of drawing
+    opened = open_sources(args)
+    if not sys.stdout.isatty():
+        if wants_live(args):
+            fail(
+                "the explorer needs a terminal; use `trailtui query ... --profile/--region` "
+                "in scripts"
+            )
+        # not a terminal (a pipe, a script): read what there is and say so instead of drawing
+        read_headless(opened, Filter(), quiet=True)
         return _summary(opened)
     now = None
     if args.demo:
@@ -44,15 +45,6 @@ def cmd_explore(args: argparse.Namespace) -> int:
     opened.store.prefetch(initial, 0, 100, opened.scope)
     from ..ui.app import run_app
 
-    trail = None
-    window = "all"
-    if opened.trails:
-        from ..sources.s3 import S3Trail
-        from ..ui.trail import TrailSource
-
-        trail = TrailSource(list(opened.trails), args.profile, args.region)
-        if any(isinstance(t, S3Trail) for t in opened.trails):
-            window = "24h"  # a bucket can hold years: the newest day first
     return run_app(
         opened.store,
         opened.scope,
@@ -60,30 +52,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
         now=now,
         initial_filter=text,
         case=args.case,
-        trail=trail,
-        window=window,
-    )
-
-
-def _explore_live(args: argparse.Namespace) -> int:
-    store, tgts = live_targets(args)
-    scope = [store.origin_id(t.key, "lookup") for t in tgts]
-    if not sys.stdout.isatty():
-        fail(
-            "the explorer needs a terminal; use `trailtui query ... --profile/--region` in scripts"
-        )
-    from ..ui.app import run_app
-    from ..ui.live import LiveSource
-
-    label = ", ".join(t.key.removeprefix("lookup:") for t in tgts)
-    return run_app(
-        store,
-        scope,
-        label,
-        initial_filter=args.filter or "",
-        case=args.case,
-        live=LiveSource(tgts, args.endpoint_url),
-        window="24h",
+        sources=opened.sources,
+        window=opened.window,
     )
 
 

@@ -6,8 +6,9 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from ..filter.language import Filter
 from .common import EXIT_NO_MATCH, EXIT_OK, fail
-from .opening import open_source
+from .opening import open_sources, read_headless
 
 if TYPE_CHECKING:
     pass
@@ -23,7 +24,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     from ..investigate.history import history
     from ..safe import clean, json_escape_unsafe
 
-    opened = open_source(args.demo, args.from_paths, args.cache, quiet=args.format != "table")
+    opened = open_sources(args)
+    read_headless(opened, Filter(), quiet=args.format != "table")
     with opened.store:
         steps = history(opened.store, args.instance, opened.scope)
     if not steps:
@@ -61,7 +63,8 @@ def cmd_who(args: argparse.Namespace) -> int:
     from ..investigate.identity import render_text, who
     from ..safe import clean, json_escape_unsafe
 
-    opened = open_source(args.demo, args.from_paths, args.cache, quiet=True)
+    opened = open_sources(args)
+    read_headless(opened, Filter(), quiet=True)
     with opened.store:
         chain = who(opened.store, args.event_id)
     if chain is None:

@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from .common import EXIT_NO_MATCH, EXIT_OK, fail
-from .opening import open_live, open_source
+from .opening import open_sources, read_headless
 
 if TYPE_CHECKING:
     from ..filter.language import Filter
@@ -23,26 +23,9 @@ def cmd_query(args: argparse.Namespace) -> int:
     text = args.filter
     if args.bookmark:
         text = (bookmark_named(args.bookmark).filter_text() + " " + text).strip()
-    live = bool(args.profile or args.region or args.endpoint_url) and not args.from_paths
-    if live and args.demo:
-        fail("--profile/--region fetch live events; don't combine them with --demo")
-    if live:
-        from datetime import UTC, datetime, timedelta
-
-        f = build_filter(text, args.since, args.until)
-        if f.since is None:
-            f = f.with_window(datetime.now(UTC) - timedelta(hours=24), f.until)
-        opened = open_live(args, f, args.limit)
-    else:
-        f = build_filter(text, args.since, args.until)
-        opened = open_source(
-            args.demo,
-            args.from_paths,
-            args.cache,
-            quiet=args.format != "table",
-            args=args,
-            window=(f.since, f.until),
-        )
+    f = build_filter(text, args.since, args.until)
+    opened = open_sources(args)
+    read_headless(opened, f, args.limit, quiet=args.format != "table")
     store = opened.store
     out = sys.stdout
     try:

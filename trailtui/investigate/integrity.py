@@ -18,9 +18,10 @@ import re
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..sources.s3 import S3Location, S3Trail
+if TYPE_CHECKING:
+    from ..sources.s3 import S3Trail
 
 _DIGEST_TIME = re.compile(r"_(\d{8}T\d{6}Z)\.json\.gz$")
 
@@ -219,4 +220,23 @@ def render(report: Report) -> list[str]:
     return lines
 
 
-__all__ = ["Report", "S3Location", "public_keys", "render", "verify"]
+def can_verify(src: object) -> bool:
+    """Whether a source's log files carry digests this module can check (trail files in S3;
+    a synced folder's digest signatures stay in S3's object metadata)."""
+    from ..sources.s3 import S3Trail
+
+    return isinstance(src, S3Trail)
+
+
+def verify_source(src: object, start: datetime, end: datetime) -> tuple[bool, list[str]] | None:
+    """(all valid, report lines) for a source's window; None for a source without digests."""
+    from ..sources.s3 import S3Trail
+
+    if not isinstance(src, S3Trail):
+        return None
+    fresh = S3Trail(src.client, src.location, src.profile, src.region)  # its own counters
+    try:
+        report = check(fresh, start, end, src.profile, src.region)
+    except Exception as e:
+        return False, [f"{src.label}: {type(e).__name__}: {e}"]
+    return report.ok, [src.label, *render(report), ""]

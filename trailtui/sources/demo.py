@@ -16,12 +16,17 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..records.event import bulk, parse_record
 from ..store.store import Store, StoreError
+from .base import never
+
+if TYPE_CHECKING:
+    from ..filter.language import Filter
 
 DEMO_VERSION = "1"
 ACCOUNT = "111122223333"
@@ -522,3 +527,40 @@ def ensure_demo_store(path: Path) -> Store:
             store.ingest(events[i : i + 20000], DEMO_ORIGIN, "demo")
     store.set_meta("demo_version", DEMO_VERSION)
     return store
+
+
+class DemoSource:
+    """The bundled demo incident as a Source: generated into its own cache when first opened,
+    so there is nothing left to read."""
+
+    label = "demo"
+    refreshable = False
+    default_window = "all"
+
+    def scope(self, store: Store) -> list[int] | None:
+        return None  # the demo cache holds nothing else
+
+    def pushdown(self, f: Filter) -> str:
+        return ""
+
+    def read(
+        self,
+        store: Store,
+        f: Filter,
+        progress: Callable[[], None] = lambda: None,
+        cancelled: Callable[[], bool] = never,
+        enough: Callable[[], bool] = never,
+    ) -> None:
+        return None
+
+    def done(self, f: Filter) -> bool:
+        return True
+
+    def refresh(self) -> None:
+        return None
+
+    def status(self) -> str:
+        return ""
+
+    def skipped(self) -> list[tuple[str, str]]:
+        return []

@@ -11,12 +11,17 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..records.event import Event, bulk
 from ..records.inputs import parse_file
 from ..store.ingest import FileRecord
 from ..store.store import Store
+from .base import never
 from .progress import ReadStats
+
+if TYPE_CHECKING:
+    from ..filter.language import Filter
 
 ORIGIN_KIND = "file"
 
@@ -217,6 +222,39 @@ class FolderTrail:
             st.busy += time.perf_counter() - t0
             st.done = self._pos >= len(self._todo)
             return st
+
+    # ------------------------------------------------------------------ the Source protocol
+
+    refreshable = True
+    default_window = "all"
+
+    def scope(self, store: Store) -> list[int]:
+        return [i for p in self.paths for i in store.root_scope(origin_uri(p))]
+
+    def pushdown(self, f: Filter) -> str:
+        return ""
+
+    def read(
+        self,
+        store: Store,
+        f: Filter,
+        progress: Callable[[], None] = lambda: None,
+        cancelled: Callable[[], bool] = never,
+        enough: Callable[[], bool] = never,
+    ) -> None:
+        self.ingest(store, None, None, lambda _: progress(), cancelled, enough)
+
+    def done(self, f: Filter) -> bool:
+        return self.done_for(None)
+
+    def refresh(self) -> None:
+        self.reset()
+
+    def status(self) -> str:
+        return self.stats.progress_line()
+
+    def skipped(self) -> list[tuple[str, str]]:
+        return list(self.stats.rejected)
 
 
 def _size(path: Path) -> int:

@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from ..filter.lookup import PushdownPlan, pushdown
 from ..filter.values import compile_regex, glob_regex
 from ..records.event import ParseError, parse_lookup_item
 from ..store.store import Store
+from .base import SourceError, never
 
 RATE_PER_SECOND = 2.0  # LookupEvents: two calls per second per account and region
 SPACING_MARGIN = 0.04  # a little under the ceiling, so network jitter never crosses it
@@ -436,3 +437,85 @@ def build_fetchers(
         for t in tgts
         for attrs in plan.calls
     ]
+
+
+LOOKUP_DAYS = 90  # LookupEvents returns the last 90 days: a window with no start means those
+
+
+class LookupSource:
+    """LookupEvents for some account-regions, as a Source: each filter gets its own fetchers
+    (one attribute pushed, the rest matched locally), which coverage lets skip what is cached."""
+
+    refreshable = True
+    default_window = "24h"
+
+    def __init__(self, tgts: Sequence[Target], endpoint_url: str | None = None) -> None:
+        self.targets = list(tgts)
+        self.endpoint_url = endpoint_url
+        self.label = ", ".join(t.key.removeprefix("lookup:") for t in self.targets)
+        self.fetchers: list[Fetcher] = []
+        self.plan: PushdownPlan | None = None
+        self._filter: Filter | None = None
+
+    def scope(self, store: Store) -> list[int]:
+        return [store.origin_id(t.key, "lookup") for t in self.targets]
+
+    def pushdown(self, f: Filter) -> str:
+        plan = plan_for(f)
+        return ", ".join(
+            c[0]["AttributeKey"] + "=" + c[0]["AttributeValue"] for c in plan.calls if c
+        )
+
+    def _plan(self, store: Store, f: Filter) -> None:
+        if self._filter == f and self.fetchers:
+            return
+        end = f.until or datetime.now(UTC)
+        start = f.since or end - timedelta(days=LOOKUP_DAYS)
+        self.plan = plan_for(f)
+        self.fetchers = build_fetchers(
+            store, self.targets, self.plan, start, end, self.endpoint_url
+        )
+        self._filter = f
+
+    def read(
+        self,
+        store: Store,
+        f: Filter,
+        progress: Callable[[], None] = lambda: None,
+        cancelled: Callable[[], bool] = never,
+        enough: Callable[[], bool] = never,
+    ) -> None:
+        self._plan(store, f)
+        errors = fetch_all(self.fetchers, cancelled, lambda _: progress(), enough)
+        if errors:
+            raise SourceError(errors[0])
+
+    def done(self, f: Filter) -> bool:
+        return self._filter == f and all(fe.done for fe in self.fetchers)
+
+    def refresh(self) -> None:
+        """The next read plans again: coverage serves what is cached, only the gap since the
+        last fetch is asked for."""
+        self._filter = None
+
+    def status(self) -> str:
+        fs = self.fetchers
+        busy = sorted({fe.target.region for fe in fs if not fe.done})
+        text = ""
+        if busy:
+            text = f"fetching {', '.join(busy)}: {sum(fe.stats.pages for fe in fs)} pages so far"
+        elif fs:
+            cached = sum(1 for fe in fs if fe.stats.skipped)
+            text = "window complete" + (
+                f" ({cached} of {len(fs)} from the cache)" if cached else ""
+            )
+        if self.plan is not None and self.plan.full_scan:
+            text += " · full scan (no equality to push to the API)"
+        return text
+
+    def skipped(self) -> list[tuple[str, str]]:
+        return [
+            (fe.target.key, f"{fe.stats.rejected} events that could not be read")
+            for fe in self.fetchers
+            if fe.stats.rejected
+        ]

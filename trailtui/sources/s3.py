@@ -17,16 +17,21 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..records.event import bulk
 from ..records.inputs import parse_bytes
 from ..store.ingest import FileRecord
 from ..store.store import Store
+from .base import never, window_of
 from .progress import ReadStats
+
+if TYPE_CHECKING:
+    from ..filter.language import Filter
 
 ORIGIN_KIND = "s3"
 PARALLEL = 4
+SHORT_WINDOW_DAYS = 8  # a window shorter than this lists its days directly
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
 
@@ -73,9 +78,17 @@ def make_client(profile: str | None = None, region: str | None = None) -> Any:
 
 
 class S3Trail:
-    def __init__(self, client: Any, location: S3Location) -> None:
+    def __init__(
+        self,
+        client: Any,
+        location: S3Location,
+        profile: str | None = None,
+        region: str | None = None,
+    ) -> None:
         self.client = client
         self.location = location
+        self.profile = profile  # for ListPublicKeys (verify) in the same account
+        self.region = region
         self.stats = ReadStats()
         self._tps: list[TrailPrefix] | None = None
         self._window: tuple[date | None, date] | None = None  # the days being read
@@ -93,23 +106,20 @@ class S3Trail:
     def done_for(self, window: tuple[datetime | None, datetime]) -> bool:
         return self.stats.done and self._window == _days(*window)
 
-    def _prefixes(self, prefix: str) -> list[str]:
-        out: list[str] = []
-        token: str | None = None
-        while True:
-            kw: dict[str, Any] = {
-                "Bucket": self.location.bucket,
-                "Prefix": prefix,
-                "Delimiter": "/",
-            }
-            if token:
-                kw["ContinuationToken"] = token
-            resp = self.client.list_objects_v2(**kw)
+    def _pages(self, **kw: Any) -> Iterator[dict[str, Any]]:
+        """ListObjectsV2 pages (boto3's paginator), counted."""
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.location.bucket, **kw
+        ):
             self.stats.lists += 1
-            out.extend(p["Prefix"] for p in resp.get("CommonPrefixes", []))
-            token = resp.get("NextContinuationToken")
-            if not token:
-                return out
+            yield page
+
+    def _prefixes(self, prefix: str) -> list[str]:
+        return [
+            p["Prefix"]
+            for page in self._pages(Prefix=prefix, Delimiter="/")
+            for p in page.get("CommonPrefixes", [])
+        ]
 
     @staticmethod
     def _last(p: str) -> str:
@@ -143,58 +153,56 @@ class S3Trail:
         return [TrailPrefix(r, account, self._last(r), org) for r in self._prefixes(ct)]
 
     def objects(self, day_prefix: str) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        token: str | None = None
-        while True:
-            kw: dict[str, Any] = {"Bucket": self.location.bucket, "Prefix": day_prefix}
-            if token:
-                kw["ContinuationToken"] = token
-            resp = self.client.list_objects_v2(**kw)
-            self.stats.lists += 1
-            out.extend(resp.get("Contents", []))
-            token = resp.get("NextContinuationToken")
-            if not token:
-                break
+        out = [o for page in self._pages(Prefix=day_prefix) for o in page.get("Contents", [])]
         self.stats.listed += len(out)
         self.stats.listed_bytes += sum(int(o.get("Size") or 0) for o in out)
         # the key carries the delivery time: ..._CloudTrail_REGION_20240501T1205Z_xxxx.json.gz
         return sorted(out, key=lambda o: o["Key"], reverse=True)
 
-    def first_day(self) -> date | None:
-        """The oldest day a trail prefix holds (year, month, day prefixes: three lists each)."""
-        days: list[date] = []
-        for tp in self.discover():
-            prefix = tp.prefix
-            parts: list[int] = []
-            for _ in range(3):
-                found = {
-                    int(n): p for p in self._prefixes(prefix) if (n := self._last(p)).isdigit()
-                }
-                if not found:
-                    break
-                parts.append(min(found))
-                prefix = found[min(found)]
-            if len(parts) == 3:
-                with contextlib.suppress(ValueError):
-                    days.append(date(*parts))
-        return min(days, default=None)
+    def _numbered(self, prefix: str, lo: int, hi: int) -> list[tuple[int, str]]:
+        """The numbered sub-prefixes (years, months, days) within [lo, hi], highest first."""
+        found = [(int(n), p) for p in self._prefixes(prefix) if (n := self._last(p)).isdigit()]
+        return sorted(((n, p) for n, p in found if lo <= n <= hi), reverse=True)
+
+    def days(self, tp: TrailPrefix, first: date | None, last: date) -> list[date]:
+        """The days of a trail prefix that hold objects within [first, last], newest first. A
+        short window's days are taken as they are (one list each, later); a long or open one
+        is found with delimiter listings (years, then months, then days), so its cost grows
+        with the months that hold objects, not with the days in the window."""
+        if first is not None and (last - first).days < SHORT_WINDOW_DAYS:
+            return [last - timedelta(days=i) for i in range((last - first).days + 1)]
+        lo = first or date.min
+        out: list[date] = []
+        for y, yp in self._numbered(tp.prefix, lo.year, last.year):
+            for m, mp in self._numbered(yp, 1, 12):
+                if (y, m) < (lo.year, lo.month) or (y, m) > (last.year, last.month):
+                    continue
+                for d, _ in self._numbered(mp, 1, 31):
+                    with contextlib.suppress(ValueError):
+                        day = date(y, m, d)
+                        if lo <= day <= last:
+                            out.append(day)
+        return out
 
     def plan(self, start: datetime | None, end: datetime) -> Iterator[list[dict[str, Any]]]:
-        """Batches of objects, newest day first, across every account-region; days are listed
-        as they are reached. No start: back to the oldest day the trail holds."""
+        """Batches of objects, newest day first, across every account-region (each day's
+        prefixes listed in parallel as it is reached). No start: back to the oldest day the
+        trail holds."""
         tps = self.discover()
-        d = end.astimezone(UTC).date()
-        first = start.astimezone(UTC).date() if start is not None else self.first_day()
-        if first is None:
-            return
-        self.stats.days_total = (d - first).days + 1
-        while d >= first:
-            batch: list[dict[str, Any]] = []
-            for tp in tps:
-                batch.extend(self.objects(f"{tp.prefix}{d:%Y/%m/%d}/"))
-            self.stats.days_listed += 1
-            yield sorted(batch, key=lambda o: _key_time(o["Key"]), reverse=True)
-            d -= timedelta(days=1)
+        last = end.astimezone(UTC).date()
+        first = start.astimezone(UTC).date() if start is not None else None
+        with ThreadPoolExecutor(PARALLEL) as pool:
+            per_tp = list(pool.map(lambda tp: self.days(tp, first, last), tps))
+            by_day: dict[date, list[TrailPrefix]] = {}
+            for tp, ds in zip(tps, per_tp, strict=True):
+                for d in ds:
+                    by_day.setdefault(d, []).append(tp)
+            self.stats.days_total = len(by_day)
+            for d in sorted(by_day, reverse=True):
+                prefixes = [f"{tp.prefix}{d:%Y/%m/%d}/" for tp in by_day[d]]
+                batch = [o for objs in pool.map(self.objects, prefixes) for o in objs]
+                self.stats.days_listed += 1
+                yield sorted(batch, key=lambda o: _key_time(o["Key"]), reverse=True)
 
     def _fetch(self, obj: dict[str, Any]) -> tuple[dict[str, Any], bytes | None, str]:
         try:
@@ -277,6 +285,40 @@ class S3Trail:
         rec = FileRecord(uri, len(data), None, etag, len(events), rejects, error)
         st.added += store.ingest(events, uri, ORIGIN_KIND, rec).added
         st.events += len(events)
+
+    # ------------------------------------------------------------------ the Source protocol
+
+    refreshable = True
+    default_window = "24h"
+
+    def scope(self, store: Store) -> list[int]:
+        return store.root_scope(self.location.uri)
+
+    def pushdown(self, f: Filter) -> str:
+        return ""  # only the window's days are listed; the filter applies locally
+
+    def read(
+        self,
+        store: Store,
+        f: Filter,
+        progress: Callable[[], None] = lambda: None,
+        cancelled: Callable[[], bool] = never,
+        enough: Callable[[], bool] = never,
+    ) -> None:
+        start, end = window_of(f)
+        self.ingest(store, start, end, lambda _: progress(), cancelled, enough)
+
+    def done(self, f: Filter) -> bool:
+        return self.done_for(window_of(f))
+
+    def refresh(self) -> None:
+        self.reset()
+
+    def status(self) -> str:
+        return "S3 " + self.stats.progress_line()
+
+    def skipped(self) -> list[tuple[str, str]]:
+        return [(f"s3://{self.location.bucket}/{k}", why) for k, why in self.stats.rejected]
 
 
 def _days(start: datetime | None, end: datetime) -> tuple[date | None, date]:

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 import sqlite3
-import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -31,13 +28,14 @@ from ..evidence.tomlfile import BookmarkError
 from ..fields import PIVOTS
 from ..filter.language import Filter, quote
 from ..investigate.history import instances_of
+from ..investigate.integrity import can_verify
 from ..safe import clean
+from ..sources.base import Source
 from ..store.store import Row, Store
 from .base import WINDOWS
 from .evidence import EvidenceMixin
 from .investigate import InvestigateMixin
-from .live import LiveMixin, LiveSource
-from .trail import TrailMixin, TrailSource
+from .reader import ReaderMixin
 from .widgets.detail import DetailView, EventTree
 from .widgets.event_list import EventList, header_line
 from .widgets.filter_bar import FilterBar
@@ -86,17 +84,7 @@ def pivot_term(path: Sequence[str | int], value: Any) -> str:
     return quote(text)
 
 
-def _process_age() -> float:
-    """Seconds since this process started (Linux /proc; -1 elsewhere)."""
-    try:
-        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return -1.0
-
-
-class TrailApp(LiveMixin, TrailMixin, InvestigateMixin, EvidenceMixin):
+class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
     CSS_PATH = "app.tcss"
     TITLE = "trailtui"
 
@@ -135,8 +123,7 @@ class TrailApp(LiveMixin, TrailMixin, InvestigateMixin, EvidenceMixin):
         Binding("P", "pins", "Pins", id="pins.pane"),
         Binding("e", "export_view", "Export", id="export.view"),
         Binding("E", "export_case", "Export case", show=False, id="export.case"),
-        *LiveMixin.LIVE_BINDINGS,
-        *TrailMixin.TRAIL_BINDINGS,
+        *ReaderMixin.READER_BINDINGS,
     ]
 
     def __init__(
@@ -147,13 +134,11 @@ class TrailApp(LiveMixin, TrailMixin, InvestigateMixin, EvidenceMixin):
         now: datetime | None = None,
         initial_filter: str = "",
         case: str = "default",
-        live: LiveSource | None = None,
+        sources: Sequence[Source] = (),
         window: str = "all",
-        trail: TrailSource | None = None,
     ) -> None:
         super().__init__()
-        self.live = live
-        self.trail = trail
+        self.sources = list(sources)
         self.bookmarks = Bookmarks()
         self.case = Case.open(case)
         self.store = store
@@ -167,7 +152,6 @@ class TrailApp(LiveMixin, TrailMixin, InvestigateMixin, EvidenceMixin):
         self.layout_choice: str | None = None  # None: by terminal width
         self._covered = False
         self._coverage_started = False
-        self._bench_done = False
         self.settings = load_settings()
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
@@ -199,7 +183,6 @@ class TrailApp(LiveMixin, TrailMixin, InvestigateMixin, EvidenceMixin):
                 self.notify(str(e), severity="error", timeout=15, markup=False)
         self.apply_filter(self.filter_text)
         self.event_list.focus()
-        self._bench_first_paint()  # the first window may already be here (prefetched)
 
     def on_resize(self) -> None:
         if self.layout_choice is None:
@@ -225,27 +208,14 @@ class TrailApp(LiveMixin, TrailMixin, InvestigateMixin, EvidenceMixin):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """r and V only where they mean something (the footer then shows them)."""
-        if action == "refresh_live":
-            return self.live is not None or self.trail is not None
+        if action == "refresh_sources":
+            return any(s.refreshable for s in self.sources)
         if action == "verify":
-            return self.trail is not None
+            return any(can_verify(s) for s in self.sources)
         return True
 
     def filter_applied(self, f: Filter) -> None:
-        self.live_filter_applied(f)
-        self.trail_filter_applied(f)
-
-    def action_refresh_live(self) -> None:
-        """Ask again for what is newer than the last fetch (or read a trail's new objects)."""
-        if self.trail is not None:
-            self.trail_refresh()
-        elif self.live is None:
-            self.notify(
-                "nothing live to refresh (open with --profile/--region or --from s3://…)",
-                severity="warning",
-            )
-        else:
-            self.apply_filter(self.filter_text)
+        self.reader_filter_applied(f)
 
     def on_event_list_page_loaded(self, msg: EventList.PageLoaded) -> None:
         if msg.page != 0 or msg.generation != self.event_list.generation:
@@ -257,31 +227,9 @@ class TrailApp(LiveMixin, TrailMixin, InvestigateMixin, EvidenceMixin):
             # what exists now (Textual, the widgets, the modules) lives as long as the app: out
             # of the collector's sight, so a full collection doesn't rescan it between keys
             gc.freeze()
-        self._bench_first_paint()
-
-    def _bench_first_paint(self) -> None:
-        """bench/tui.py: note when the first window is on screen, then quit."""
-        out = os.environ.get("TRAILTUI_BENCH_FIRST_PAINT")
-        if not out or self._bench_done or 0 not in self.event_list.pages:
-            return
-        self._bench_done = True
-
-        def painted() -> None:
-            import resource
-
-            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            Path(out).write_text(f"{time.time()} {rss} {_process_age()}\n")
-            self.exit(0)
-
-        self.call_after_refresh(painted)
 
     def on_event_list_highlighted(self, msg: EventList.Highlighted) -> None:
-        if (self.live is not None or self.trail is not None) and self.wants_more():
-            busy = {w.group for w in self.workers if not w.is_finished}
-            if self.live is not None and "live" not in busy:
-                self.live_more()
-            if self.trail is not None and "trail" not in busy:
-                self.trail_more()
+        self.near_the_end()
         row = msg.row
         lst = self.event_list
         if lst.total is not None and not self._coverage_started:
@@ -482,9 +430,8 @@ def run_app(
     now: datetime | None = None,
     initial_filter: str = "",
     case: str = "default",
-    live: LiveSource | None = None,
+    sources: Sequence[Source] = (),
     window: str = "all",
-    trail: TrailSource | None = None,
 ) -> int:
     app = TrailApp(
         store,
@@ -493,9 +440,8 @@ def run_app(
         now=now,
         initial_filter=initial_filter,
         case=case,
-        live=live,
+        sources=sources,
         window=window,
-        trail=trail,
     )
     app.run()
     return 0

@@ -1,0 +1,111 @@
+"""The Source protocol: what every place events come from (LookupEvents, trail log files in S3,
+local folders, the demo; CloudWatch Logs and Athena next) offers the explorer and the commands.
+
+A source reads into the store, lazily: ``read`` fetches more of a filter's window (newest
+first) until ``enough()`` says the list has rows to show, ``cancelled()`` says the filter
+changed, or the window is read; called again with the same filter it goes on where it stopped.
+Everything else is asked of the store, which every source lands in. The UI's one lazy-reader
+controller and the headless commands drive any source the same way, never a concrete class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from ..filter.language import Filter
+    from ..store.store import Store
+
+
+class SourceError(RuntimeError):
+    """One clear line (the status bar, stderr): what went wrong and what to do."""
+
+
+def never() -> bool:
+    return False
+
+
+@runtime_checkable
+class Source(Protocol):
+    label: str  # what the status bar and messages call it
+    refreshable: bool  # what it reads can change (r means something)
+    default_window: str  # the explorer's first window: "24h" where the source can hold years
+
+    def scope(self, store: Store) -> list[int] | None:
+        """The origin ids every event this source reads carries (one per folder, trail
+        location or account-region, however many files): queries filter on them. None: the
+        whole cache (the demo)."""
+        ...
+
+    def pushdown(self, f: Filter) -> str:
+        """In words, what of the filter the source's backend applies (the rest is matched
+        locally over what it returns); '' when it reads the whole window."""
+        ...
+
+    def read(
+        self,
+        store: Store,
+        f: Filter,
+        progress: Callable[[], None] = lambda: None,
+        cancelled: Callable[[], bool] = never,
+        enough: Callable[[], bool] = never,
+    ) -> None:
+        """Read more of the filter's window into the store (raises SourceError)."""
+        ...
+
+    def done(self, f: Filter) -> bool:
+        """Everything of the filter's window is in the store."""
+        ...
+
+    def refresh(self) -> None:
+        """The next read looks again for what is new since the last one (r)."""
+        ...
+
+    def status(self) -> str:
+        """Progress and coverage in one line: done, rate, time left, what was skipped."""
+        ...
+
+    def skipped(self) -> list[tuple[str, str]]:
+        """(where, why) of every file, object or page that could not be read."""
+        ...
+
+
+def window_of(f: Filter, now: datetime | None = None) -> tuple[datetime | None, datetime]:
+    """The time window a filter asks for (no end = now)."""
+    return f.since, f.until or now or datetime.now(UTC)
+
+
+def scope_of(store: Store, sources: list[Source]) -> list[int] | None:
+    """The union of the sources' scopes (None, the whole cache, when any says so)."""
+    out: list[int] = []
+    for src in sources:
+        s = src.scope(store)
+        if s is None:
+            return None
+        out += s
+    return sorted(set(out))
+
+
+def read_all(
+    store: Store,
+    sources: list[Source],
+    f: Filter,
+    progress: Callable[[Source], None] = lambda s: None,
+    cancelled: Callable[[], bool] = never,
+    enough: Callable[[], bool] = never,
+) -> list[str]:
+    """Headless: read every source's window (or until enough); the error lines."""
+    errors: list[str] = []
+    for src in sources:
+        while not src.done(f) and not cancelled() and not enough():
+            try:
+                src.read(store, f, lambda s=src: progress(s), cancelled, enough)  # type: ignore[misc]
+            except SourceError as e:
+                errors.append(str(e))
+                break
+            except Exception as e:  # a backend's own error: one line, the rest goes on
+                errors.append(f"{src.label}: {type(e).__name__}: {e}")
+                break
+    return errors

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 def cmd_bookmarks(args: argparse.Namespace) -> int:
-    from ..evidence.bookmarks import Bookmark, Bookmarks
+    from ..evidence.bookmarks import BUILTIN, Bookmark, Bookmarks
     from ..evidence.tomlfile import BookmarkError
     from ..filter.language import DURATION, FilterSyntaxError, parse
     from ..safe import clean
@@ -38,10 +38,13 @@ def cmd_bookmarks(args: argparse.Namespace) -> int:
             sys.stderr.write(f"saved {clean(b.name, 80)} in {bm.path}\n")
         elif args.action == "list":
             rows = bm.all()
+            own = {b.name.lower() for b in rows}
+            rows += [make() for name, make in BUILTIN.items() if name not in own]
             for b in rows:
                 when = b.window or (f"{b.since}..{b.until}" if b.since or b.until else "any time")
                 used = f"  last used {b.last_used}" if b.last_used else ""
-                sys.stdout.write(clean(f"{b.name}\t{b.filter}\t{when}{used}", 1000) + "\n")
+                note = "  (built-in)" if b.source == "built-in" else ""
+                sys.stdout.write(clean(f"{b.name}\t{b.filter}\t{when}{used}{note}", 1000) + "\n")
             return EXIT_OK if rows else EXIT_NO_MATCH
         elif args.action == "show":
             sys.stdout.write(bm.export_text([bm.get(args.name).name]))

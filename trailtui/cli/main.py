@@ -33,6 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_case(args)
         if args.command == "verify":
             return cmd_verify(args)
+        if args.command == "gaps":
+            from .trust import cmd_gaps
+
+            return cmd_gaps(args)
         return cmd_explore(args)
     except KeyboardInterrupt:
         return 130

@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="trailtui",
         description="Explore AWS CloudTrail events from the terminal.",
-        epilog="Commands: ingest, query, history, who, bookmarks, case, verify. Without a command, "
+        epilog="Commands: ingest, query, history, who, bookmarks, case, verify, gaps. Without a command, "
         "opens the explorer.",
     )
     p.add_argument("--version", action="version", version=_version())
@@ -106,6 +106,22 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--since", metavar="WHEN", default="24h")
     v.add_argument("--until", metavar="WHEN")
     _add_live_args(v)
+
+    g = sub.add_parser(
+        "gaps",
+        help="delivery gaps: stretches where an account-region delivered no log file",
+        description="Per account and region, stretches of at least --min with no log file while "
+        "it delivered before and after, or while the trail's other regions delivered; with the "
+        "reason when the cache knows it (logging stopped, region not in the trail). A local "
+        "folder is read whole unless --since/--until narrow it; a bucket, the last 24 h. Exit 0 "
+        "with no gap, 1 with gaps, 2 on bad usage.",
+    )
+    _add_source_args(g)
+    g.add_argument("--min", default="30m", metavar="DURATION", help="shortest gap (default 30m)")
+    g.add_argument("--since", metavar="WHEN", help="start of the window (24h, 2024-05-01)")
+    g.add_argument("--until", metavar="WHEN", help="end of the window")
+    g.add_argument("--format", choices=("text", "json"), default="text")
+    _add_live_args(g)
 
     c = sub.add_parser("case", help="pinned evidence: show or export a case")
     csub = c.add_subparsers(dest="action", required=True, parser_class=_Parser)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from .common import EXIT_NO_MATCH, EXIT_OK, fail
 from .opening import open_sources, read_headless
+from .trust import warn_tampering
 
 if TYPE_CHECKING:
     from ..filter.language import Filter
@@ -26,6 +27,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     f = build_filter(text, args.since, args.until)
     opened = open_sources(args)
     read_headless(opened, f, args.limit, quiet=args.format != "table")
+    warn_tampering(opened, f)
     store = opened.store
     out = sys.stdout
     try:

@@ -12,6 +12,7 @@ overwritten: saving refuses until it is fixed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,16 @@ class Bookmark:
         return " ".join(p for p in parts if p)
 
 
+def _tampering() -> Bookmark:
+    from ..investigate.tampering import tampering_filter
+
+    return Bookmark("tampering", tampering_filter(), source="built-in")
+
+
+# bookmarks every user has (a saved bookmark of the same name takes their place)
+BUILTIN: dict[str, Callable[[], Bookmark]] = {"tampering": _tampering}
+
+
 def bookmarks_file() -> Path:
     return locations.config_dir() / "bookmarks.toml"
 
@@ -88,6 +99,9 @@ class Bookmarks:
         for b in self.all():
             if b.name.lower() == name.lower():
                 return b
+        builtin = BUILTIN.get(name.lower())
+        if builtin is not None:
+            return builtin()
         raise BookmarkError(f"no bookmark named {name!r} in {self.path}")
 
     def save(self, b: Bookmark, replace: bool = True) -> None:

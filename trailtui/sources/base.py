@@ -72,6 +72,16 @@ class Source(Protocol):
         ...
 
 
+@runtime_checkable
+class LogFiles(Protocol):
+    """A source made of CloudTrail log files (a bucket, a synced folder): their names carry the
+    account, region and delivery time, which is how delivery gaps are found."""
+
+    def log_files(self, start: datetime | None, end: datetime) -> list[str]:
+        """The names (keys, paths) of the log files delivered in the window."""
+        ...
+
+
 def window_of(f: Filter, now: datetime | None = None) -> tuple[datetime | None, datetime]:
     """The time window a filter asks for (no end = now)."""
     return f.since, f.until or now or datetime.now(UTC)

@@ -256,6 +256,10 @@ class FolderTrail:
     def skipped(self) -> list[tuple[str, str]]:
         return list(self.stats.rejected)
 
+    def log_files(self, start: object, end: object) -> list[str]:
+        """Every file under the folders (names carry their delivery time: gaps filter by it)."""
+        return [str(f) for f in iter_input_files(self.paths)]
+
 
 def _size(path: Path) -> int:
     try:

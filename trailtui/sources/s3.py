@@ -320,6 +320,15 @@ class S3Trail:
     def skipped(self) -> list[tuple[str, str]]:
         return [(f"s3://{self.location.bucket}/{k}", why) for k, why in self.stats.rejected]
 
+    @property
+    def bucket(self) -> str:
+        return self.location.bucket
+
+    def log_files(self, start: datetime | None, end: datetime) -> list[str]:
+        """The keys of the window's log files (listed afresh: this trail's figures stay)."""
+        fresh = S3Trail(self.client, self.location, self.profile, self.region)
+        return [o["Key"] for batch in fresh.plan(start, end) for o in batch]
+
 
 def _days(start: datetime | None, end: datetime) -> tuple[date | None, date]:
     """The UTC days of a window: what the plan lists (a window moving by seconds, as "the last

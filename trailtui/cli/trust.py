@@ -1,0 +1,81 @@
+"""Can I trust this window? ``trailtui gaps`` and the tampering warning the headless commands
+print on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from .common import EXIT_NO_MATCH, EXIT_OK, build_filter, fail
+from .opening import Opened, open_sources, read_headless
+
+if TYPE_CHECKING:
+    from ..filter.language import Filter
+
+
+def trail_buckets(opened: Opened) -> list[str]:
+    """The buckets of the trails being read (changes to them count as tampering)."""
+    return [b for s in opened.sources if (b := getattr(s, "bucket", ""))]
+
+
+def warn_tampering(opened: Opened, f: Filter) -> None:
+    """One stderr line when the window holds calls that stop or narrow the logging."""
+    from ..investigate.tampering import find, summary
+    from ..safe import clean
+
+    findings = find(opened.store, f, opened.scope, trail_buckets(opened))
+    if findings:
+        sys.stderr.write(
+            f"trailtui: warning: tampering in the window: {clean(summary(findings), 400)} "
+            "(see --bookmark tampering)\n"
+        )
+
+
+def cmd_gaps(args: argparse.Namespace) -> int:
+    from ..filter.language import DURATION
+    from ..investigate.gaps import deliveries, find_gaps
+    from ..investigate.tampering import find
+    from ..safe import clean, json_escape_unsafe
+    from ..sources.base import LogFiles, window_of
+
+    if DURATION.match(args.min.strip()) is None:
+        fail(f"--min: expected a duration (30m, 2h, 1d), got {args.min!r}")
+    min_gap = _duration(args.min.strip())
+    if not args.from_paths:
+        fail("gaps reads trail log files: pass --from PATH|s3://BUCKET[/PREFIX]")
+    f = build_filter("", args.since, args.until)
+    opened = open_sources(args)
+    trails = [s for s in opened.sources if isinstance(s, LogFiles)]
+    if f.since is None and any(s.default_window == "24h" for s in opened.sources):
+        from datetime import UTC, datetime
+
+        f = f.with_window(datetime.now(UTC) - timedelta(hours=24), f.until)
+    read_headless(opened, f, quiet=args.format != "text")
+    start, end = window_of(f)
+    names = [n for s in trails for n in s.log_files(start, end)]
+    findings = find(opened.store, f, opened.scope, trail_buckets(opened))
+    gaps = find_gaps(deliveries(names), min_gap, findings, (f.since, f.until))
+    if args.format == "json":
+        text = json.dumps([g.to_json() for g in gaps], ensure_ascii=False, indent=2)
+        sys.stdout.write("\n".join(json_escape_unsafe(x) for x in text.split("\n")) + "\n")
+    else:
+        for g in gaps:
+            sys.stdout.write(clean(g.line(), 1000) + "\n")
+        n = len(deliveries(names))
+        sys.stderr.write(
+            f"{len(gaps)} gap{'s' if len(gaps) != 1 else ''} of at least {args.min} "
+            f"in {n:,} log files\n"
+        )
+    return EXIT_NO_MATCH if gaps else EXIT_OK
+
+
+def _duration(text: str) -> timedelta:
+    from datetime import UTC, datetime
+
+    from ..filter.language import parse_when
+
+    now = datetime(2000, 1, 1, tzinfo=UTC)
+    return now - parse_when(text, now)

@@ -16,12 +16,12 @@ async def test_opens_on_the_demo_newest_first(make_app: Callable[..., TrailApp])
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         lst = app.event_list
-        assert lst.total == 58001
+        assert lst.total == 58002
         assert lst.cursor == 0
         assert lst.current is not None and lst.current.time.isoformat().startswith(
             "2026-11-20T05:59"
         )
-        assert "58,001 events" in str(app.status.render())
+        assert "58,002 events" in str(app.status.render())
         assert app.detail.raw is not None and app.detail.raw["eventID"] == lst.current.event_id
         assert app.focused is lst
 
@@ -42,13 +42,13 @@ async def test_cursor_keys(make_app: Callable[..., TrailApp]) -> None:
         assert lst.cursor == 1
         await pilot.press("G")
         await settle(pilot)
-        assert lst.cursor == 58000
+        assert lst.cursor == 58001
         assert lst.current is not None  # the last page was fetched on demand
         assert lst.current.time.isoformat().startswith("2026-11-06")
         await pilot.press("g")
         assert lst.cursor == 0
         await pilot.press("end")
-        assert lst.cursor == 58000
+        assert lst.cursor == 58001
         await pilot.press("home")
         assert lst.cursor == 0
 
@@ -175,7 +175,7 @@ async def test_window_presets_layout_and_quick_filters(make_app: Callable[..., T
         assert app.event_list.total == app.store.count(parse("since:1h", app.now))
         await pilot.press("w", "w", "w", "w")  # back to all
         await settle(pilot)
-        assert app.event_list.total == 58001
+        assert app.event_list.total == 58002
         await pilot.press("x")
         await settle(pilot)
         assert app.filter_text == "error:*"
@@ -232,7 +232,7 @@ async def test_broken_config_is_reported_not_fatal(make_app: Callable[..., Trail
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        assert app.event_list.total == 58001
+        assert app.event_list.total == 58002
         assert any("config.toml" in str(n.message) for n in app._notifications)
     assert (cfg / "config.toml").read_text() == "[keys\n"
 

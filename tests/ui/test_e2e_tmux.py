@@ -63,10 +63,10 @@ def session(demo_db: Path, tmp_path: Path) -> Iterator[str]:
 
 
 def test_demo_filter_in_a_real_terminal(session: str) -> None:
-    _wait_for(session, "58,001 events")
+    _wait_for(session, "58,002 events")
     # keys reach the app once the terminal handshake is over: press j until the cursor moves
     deadline = time.monotonic() + 20
-    while "2/58,001" not in _tmux("capture-pane", "-p", "-t", session):
+    while "2/58,002" not in _tmux("capture-pane", "-p", "-t", session):
         assert time.monotonic() < deadline, "the app never took a key"
         _tmux("send-keys", "-t", session, "j")
         time.sleep(0.3)

@@ -81,7 +81,7 @@ async def test_pivots(make_app: Callable[..., TrailApp]) -> None:
         await pilot.press("O")
         await settle(pilot)
         assert app.filter_text == f"ip:{MALLORY_IP}"
-        assert app.event_list.total == 7
+        assert app.event_list.total == 8
         await pilot.press("K")  # the newest event from that IP is mallory's session
         await settle(pilot)
         assert app.filter_text.startswith("key:")

@@ -91,6 +91,10 @@ def print_table(store: Store, f: Filter, scope: list[int] | None, limit: int | N
     console.print(table)
     total = store.count(f, scope) if limit is not None and n >= limit else n
     err.print(
-        Text(f"{n:,} events" + (f" (of {total:,} matching)" if total > n else ""), style="dim")
+        Text(
+            f"{n:,} event{'' if n == 1 else 's'}"
+            + (f" (of {total:,} matching)" if total > n else ""),
+            style="dim",
+        )
     )
     return n

@@ -28,7 +28,7 @@ from .base import never
 if TYPE_CHECKING:
     from ..filter.language import Filter
 
-DEMO_VERSION = "1"
+DEMO_VERSION = "2"
 ACCOUNT = "111122223333"
 SKEDDLY_ACCOUNT = "210987654321"
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
@@ -503,6 +503,13 @@ def generate(seed: int = 20261120) -> list[dict[str, Any]]:
            MALLORY_IP, CLI_UA.format(cmd="ec2.terminate-instances"),
            {"instancesSet": {"items": [{"instanceId": INCIDENT_INSTANCE}]}}, None, read_only=False,
            error=("Client.OperationNotPermitted", "The instance 'i-0badc0ffee0000001' may not be terminated. Modify its 'disableApiTermination' instance attribute and try again."))  # fmt: skip
+    # before the stop, the session deleted the VPC's flow logs: a tampering call the explorer
+    # flags (status bar, histogram, T)
+    g.emit(INCIDENT_TIME - timedelta(seconds=50), sess, "ec2.amazonaws.com", "DeleteFlowLogs",
+           "us-east-1", MALLORY_IP, CLI_UA.format(cmd="ec2.delete-flow-logs"),
+           {"DeleteFlowLogsRequest": {"FlowLogId": {"content": "fl-0a1b2c3d4e5f60718", "tag": 1}}},
+           {"DeleteFlowLogsResponse": {"requestId": g.uid(), "unsuccessful": ""}},
+           read_only=False)  # fmt: skip
     g.records.sort(key=lambda r: r["eventTime"])
     return g.records
 

@@ -97,6 +97,7 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
         Binding("w", "cycle_window", "Window", id="app.window"),
         Binding("L", "toggle_layout", "Layout", id="app.layout"),
         Binding("c", "clear_filter", "Clear", show=False, id="app.clear"),
+        Binding("T", "tampering", "Tampering", id="preset.tampering"),
         *[
             Binding(k, f"preset('{pid}')", label, show=False, id=pid)
             for pid, k, label, _ in PRESETS
@@ -222,6 +223,7 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
             return
         # the slower whole-filter work starts once the first window is on screen
         self.call_after_refresh(self._relayout)
+        self._trust(self.filter)
         if not self._covered:
             self._covered = True
             # what exists now (Textual, the widgets, the modules) lives as long as the app: out
@@ -294,6 +296,41 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
 
     def refresh_coverage(self) -> None:
         self._coverage()
+        self._trust(self.filter)
+
+    @work(thread=True, exclusive=True, group="trust")
+    def _trust(self, f: Filter) -> None:
+        """Tampering calls in the window: the status bar says the first, the histogram flags
+        each."""
+        from ..investigate.tampering import find, summary
+
+        buckets = [b for s in self.sources if (b := getattr(s, "bucket", ""))]
+        try:
+            found = find(self.store, f, self.scope, buckets)
+        except sqlite3.OperationalError:
+            return
+        if self.is_running:
+            self.call_from_thread(
+                self._set_trust, summary(found), [int(x.time.timestamp() * 1000) for x in found]
+            )
+
+    def _set_trust(self, line: str, flags: list[int]) -> None:
+        for bar in self.query(StatusBar):
+            bar.set(trust=(line + " (T lists them)") if line else "")
+        for hist in self.query(Histogram):
+            hist.set_flags(flags)
+
+    def action_tampering(self) -> None:
+        """T: the built-in `tampering` bookmark (yours, if you saved one by that name)."""
+        try:
+            b = self.bookmarks.get("tampering")
+        except BookmarkError as e:
+            self.notify(str(e), severity="error", markup=False)
+            return
+        if self.filter_text.strip() == b.filter.strip():
+            self.set_filter_text("")
+        else:
+            self.set_filter_text(b.filter)
 
     @work(thread=True, exclusive=True, group="coverage")
     def _coverage(self) -> None:

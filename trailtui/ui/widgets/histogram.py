@@ -1,5 +1,5 @@
 """A one-line histogram of the current filter's events over the time window, with the
-cursor's time marked."""
+cursor's time marked and the window's tampering calls flagged (a red ! under their bin)."""
 
 from __future__ import annotations
 
@@ -26,10 +26,16 @@ class Histogram(Widget):
         self.start = 0
         self.end = 0
         self.marker: int | None = None  # ms
+        self.flags: list[int] = []  # ms: tampering calls in the window
 
     def set_data(self, counts: list[int], start: int, end: int) -> None:
         self.counts, self.start, self.end = counts, start, end
         self.refresh()
+
+    def set_flags(self, flags: list[int]) -> None:
+        if flags != self.flags:
+            self.flags = flags
+            self.refresh()
 
     def set_marker(self, ts: int | None) -> None:
         if ts != self.marker:
@@ -58,6 +64,11 @@ class Histogram(Widget):
             j = width - len(right) + i
             if j >= len(left) + 1:
                 axis[j] = ch
+        span = self.end - self.start + 1
+        for ts in self.flags:
+            i = (ts - self.start) * n // span if span > 0 else -1
+            if 0 <= i < min(n, width):
+                axis[i], styles[i] = "!", "bold white on red"
         if mark is not None and 0 <= mark < width:
             axis[mark], styles[mark] = "▲", "bold yellow"
         line = Text()

@@ -21,6 +21,7 @@ class StatusBar(Widget):
         self.coverage = ""
         self.busy = ""
         self.live = ""
+        self.trust = ""  # tampering in the window: shown before anything else
         self.message = ""
         self.error = False
         self.text = Text()
@@ -31,6 +32,7 @@ class StatusBar(Widget):
         coverage: str | None = None,
         busy: str | None = None,
         live: str | None = None,
+        trust: str | None = None,
         message: str | None = None,
         error: bool = False,
     ) -> None:
@@ -42,10 +44,15 @@ class StatusBar(Widget):
             self.busy = busy
         if live is not None:
             self.live = live
+        if trust is not None:
+            self.trust = trust
         if message is not None:
             self.message, self.error = message, error
         t = Text()
         t.append(self.matches, style="bold")
+        if self.trust:
+            t.append("  │  ", style="dim")
+            t.append("⚠ " + clean(self.trust, 160), style="bold red")
         # work in progress before the coverage: on a narrow terminal the coverage is cut first
         for part in (self.busy, self.live):
             if part:

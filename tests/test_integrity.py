@@ -165,3 +165,89 @@ def test_cli_with_list_public_keys_from_the_fake(
     env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = "http://127.0.0.1:9"
     r = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
     assert "signatures NOT checked" in r.stdout
+
+
+# --------------------------------------------------------------------------- a synced folder
+
+
+class FolderClient:
+    """put_object into a folder, as `aws s3 sync` leaves a bucket (object metadata, where a
+    digest's signature lives, does not come along)."""
+
+    def __init__(self, root: Any) -> None:
+        self.root = root
+
+    def put_object(self, Bucket: str, Key: str, Body: bytes, Metadata: Any = None) -> None:
+        p = self.root / Key
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(Body)
+
+
+def _folder(tmp_path: Any) -> tuple[Any, list[tuple[str, str]]]:
+    root = tmp_path / "sync"
+    return root, build_chain(FolderClient(root))
+
+
+def _verify_folder(path: Any) -> Any:
+    from trailtui.investigate.integrity import FolderReader
+
+    return verify(FolderReader(path), None, T0 + timedelta(days=3), {FINGERPRINT: DER})
+
+
+def test_folder_all_valid_the_newest_signature_not_checkable_offline(tmp_path: Any) -> None:
+    root, chain = _folder(tmp_path)
+    for path in (root, root / "AWSLogs", tmp_path):  # the AWSLogs folder or any above it
+        rep = _verify_folder(path)
+        r = rep.regions[0]
+        assert rep.ok, r
+        assert (r.digests, r.signatures_valid, r.valid) == (4, 3, 4)
+        assert r.unchecked == [chain[3][0]]
+
+
+def test_folder_deleted_and_modified_log_files(tmp_path: Any) -> None:
+    root, chain = _folder(tmp_path)
+    (root / chain[1][1]).write_bytes(gzip.compress(b'{"Records": []}'))
+    (root / chain[2][1]).unlink()
+    r = _verify_folder(root).regions[0]
+    assert r.modified == [chain[1][1]] and r.missing == [chain[2][1]] and r.valid == 2
+
+
+def test_folder_modified_digest_is_named_itself(tmp_path: Any) -> None:
+    root, chain = _folder(tmp_path)
+    p = root / chain[1][0]
+    digest = json.loads(gzip.decompress(p.read_bytes()))
+    digest["logFiles"] = []  # hides its log file
+    p.write_bytes(gzip.compress(json.dumps(digest).encode()))
+    rep = _verify_folder(root)
+    r = rep.regions[0]
+    assert r.modified_digests == [chain[1][0]]  # the changed digest, not only the next link
+    assert chain[1][0] in r.signatures_invalid
+    assert r.unlisted == [chain[1][1]]
+    assert not rep.ok
+
+
+def test_folder_deleted_digest(tmp_path: Any) -> None:
+    root, chain = _folder(tmp_path)
+    (root / chain[2][0]).unlink()
+    r = _verify_folder(root).regions[0]
+    assert len(r.gaps) == 1 and chain[2][0] in r.gaps[0]
+    assert r.unlisted == [chain[2][1]]
+    # digest 1's signature travelled in the deleted digest: it can't be checked now
+    assert r.unchecked == [chain[1][0], chain[3][0]]
+
+
+def test_cli_verify_folder_with_public_keys_file(tmp_path: Any) -> None:
+    root, chain = _folder(tmp_path)
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({"PublicKeyList": [{
+        "Value": base64.b64encode(DER).decode(), "Fingerprint": FINGERPRINT,
+        "ValidityStartTime": "2026-01-01T00:00:00Z", "ValidityEndTime": "2027-01-01T00:00:00Z"}]}))  # fmt: skip
+    args = [sys.executable, "-m", "trailtui", "verify", str(root), "--public-keys", str(keys)]
+    r = subprocess.run(args, capture_output=True, text=True, env=os.environ, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "3 signatures valid" in r.stdout and "not checkable offline" in r.stdout
+    (root / chain[0][1]).unlink()
+    r = subprocess.run(args, capture_output=True, text=True, env=os.environ, timeout=120)
+    assert r.returncode == 1 and f"MISSING: {chain[0][1]}" in r.stdout
+    r = subprocess.run([*args[:4], str(tmp_path / "nope")], capture_output=True, text=True)
+    assert r.returncode == 2 and "no such folder" in r.stderr

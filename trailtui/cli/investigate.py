@@ -81,24 +81,39 @@ def cmd_who(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
+    from pathlib import Path
 
     from ..filter.language import parse_when
-    from ..investigate.integrity import check, render
+    from ..investigate.integrity import FolderReader, LogReader, check, render
     from ..safe import clean
     from ..sources.s3 import S3Location, S3Trail, make_client
 
     now = datetime.now(UTC)
+    s3 = args.location.startswith("s3://")
+    trail: S3Trail | LogReader
     try:
-        start = parse_when(args.since, now)
+        # a bucket: the last 24 h unless told; a synced folder: everything it holds
+        since = args.since or ("24h" if s3 else None)
+        start = parse_when(since, now) if since else None
         end = parse_when(args.until, now, end_of_day=True) if args.until else now
-        loc = S3Location.parse(args.location)
+        if s3:
+            trail = S3Trail(make_client(args.profile, args.region), S3Location.parse(args.location))
+        else:
+            path = Path(args.location)
+            if not path.is_dir():
+                fail(f"no such folder: {args.location}")
+            trail = FolderReader(path)
     except ValueError as e:
         fail(str(e))
+    keys_file = Path(args.public_keys) if args.public_keys else None
     try:
-        trail = S3Trail(make_client(args.profile, args.region), loc)
-        report = check(trail, start, end, args.profile, args.region)
+        report = check(trail, start, end, args.profile, args.region, keys_file)
     except Exception as e:
         fail(f"{type(e).__name__}: {e}")
+    if not report.regions:
+        fail(
+            f"no CloudTrail log files under {args.location} (expected AWSLogs/ACCOUNT/CloudTrail/...)"
+        )
     for line in render(report):
         sys.stdout.write(clean(line, 2000) + "\n")
     return EXIT_OK if report.ok else EXIT_NO_MATCH

@@ -100,11 +100,20 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser(
         "verify",
         help="validate trail log file integrity (digests, hashes, signatures)",
-        description="Like `aws cloudtrail validate-logs`. Exit 0 when everything is valid, 1 otherwise.",
+        description="Like `aws cloudtrail validate-logs`, for a bucket or a synced copy of one "
+        "(`aws s3 sync`): digests' signatures (a folder's newest digest can't be checked "
+        "offline: its signature lives in S3's object metadata), their chain, and the SHA-256 of "
+        "every log file. A bucket: the last 24 h unless --since; a folder: everything it holds. "
+        "Exit 0 when everything checkable is valid, 1 otherwise.",
     )
-    v.add_argument("location", metavar="s3://BUCKET[/PREFIX]")
-    v.add_argument("--since", metavar="WHEN", default="24h")
+    v.add_argument("location", metavar="s3://BUCKET[/PREFIX]|PATH")
+    v.add_argument("--since", metavar="WHEN")
     v.add_argument("--until", metavar="WHEN")
+    v.add_argument(
+        "--public-keys",
+        metavar="FILE",
+        help="the JSON `aws cloudtrail list-public-keys` prints (for an offline machine)",
+    )
     _add_live_args(v)
 
     g = sub.add_parser(

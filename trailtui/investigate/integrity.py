@@ -11,19 +11,21 @@ log files and digest gaps per account and region.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
 import re
 import zlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from ..sources.s3 import S3Trail
+from ..sources.s3 import ACCOUNT_RE, ORG_RE, S3Trail, TrailPrefix
 
 _DIGEST_TIME = re.compile(r"_(\d{8}T\d{6}Z)\.json\.gz$")
+_DAY = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/[^/]*$")
 
 
 @dataclass(slots=True)
@@ -39,11 +41,15 @@ class RegionReport:
     modified: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     unlisted: list[str] = field(default_factory=list)
+    modified_digests: list[str] = field(
+        default_factory=list
+    )  # the next digest's hash of it differs
+    unchecked: list[str] = field(default_factory=list)  # signature not checkable offline (newest)
 
     @property
     def ok(self) -> bool:
         return not (self.signatures_invalid or self.chain_breaks or self.gaps or self.modified
-                    or self.missing or self.unlisted)  # fmt: skip
+                    or self.missing or self.unlisted or self.modified_digests)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -110,52 +116,228 @@ def public_keys(
 
 
 def check(
-    trail: S3Trail, start: datetime, end: datetime, profile: str | None, region: str | None
+    trail: S3Trail | LogReader,
+    start: datetime | None,
+    end: datetime,
+    profile: str | None,
+    region: str | None,
+    keys_file: Path | None = None,
 ) -> Report:
-    """verify() with the keys from ListPublicKeys, or plainly without when they can't be had."""
+    """verify() with the keys of --public-keys FILE or from ListPublicKeys, or plainly without
+    when they can't be had."""
+    keys: dict[str, bytes] | None
+    why = ""
     try:
-        keys: dict[str, bytes] | None = public_keys(start, end, profile, region)
-        why = ""
+        if keys_file is not None:
+            keys = public_keys_file(keys_file)
+        else:
+            keys = public_keys(start or end - timedelta(days=3650), end, profile, region)
     except Exception as e:  # said plainly: the signatures are then not checked
-        keys, why = None, f"CloudTrail ListPublicKeys failed ({type(e).__name__}: {e})"
+        source = str(keys_file) if keys_file is not None else "CloudTrail ListPublicKeys"
+        keys, why = None, f"{source} failed ({type(e).__name__}: {e})"
     return verify(trail, start, end, keys, why)
 
 
+def _norm(key: str) -> str:
+    """A key from AWSLogs/ on: digests name S3 keys (with the trail's prefix), a synced folder
+    holds the same files under any local path."""
+    i = key.find("AWSLogs/")
+    return key[i:] if i >= 0 else key
+
+
+def _day_of(key: str) -> date | None:
+    m = _DAY.search(key)
+    if m is None:
+        return None
+    with contextlib.suppress(ValueError):
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    return None
+
+
+class LogReader(Protocol):
+    """Where the log files and digests are read from: a bucket or a synced folder."""
+
+    offline: bool  # signatures can't be read from object metadata (a synced folder)
+
+    def discover(self) -> list[TrailPrefix]: ...
+
+    def keys(self, prefix: str, first: date | None, last: date) -> list[str]:
+        """Keys under PREFIX/YYYY/MM/DD/ for the days in [first, last] (None: every day)."""
+        ...
+
+    def read(self, key: str, bucket: str | None = None) -> tuple[bytes, str] | None:
+        """(body, signature from the object's metadata or ''), None when it is missing."""
+        ...
+
+
+class S3Reader:
+    offline = False
+
+    def __init__(self, trail: S3Trail) -> None:
+        self.trail = trail
+
+    def discover(self) -> list[TrailPrefix]:
+        return self.trail.discover()
+
+    def keys(self, prefix: str, first: date | None, last: date) -> list[str]:
+        first = first or last
+        out: list[str] = []
+        d = first
+        while d <= last:
+            out += [o["Key"] for o in self.trail.objects(f"{prefix}{d:%Y/%m/%d}/")]
+            d += timedelta(days=1)
+        return out
+
+    def read(self, key: str, bucket: str | None = None) -> tuple[bytes, str] | None:
+        try:
+            obj = self.trail.client.get_object(Bucket=bucket or self.trail.location.bucket, Key=key)
+        except Exception:
+            return None
+        meta = {k.lower(): v for k, v in (obj.get("Metadata") or {}).items()}
+        return obj["Body"].read(), str(meta.get("signature", ""))
+
+
+class FolderReader:
+    """A synced copy (`aws s3 sync`): PATH is the AWSLogs folder or any folder above it."""
+
+    offline = True
+
+    def __init__(self, path: Path) -> None:
+        logs = path if path.name == "AWSLogs" else None
+        if logs is None:
+            found = sorted(
+                (p for p in path.rglob("AWSLogs") if p.is_dir()), key=lambda p: len(p.parts)
+            )
+            logs = found[0] if found else path / "AWSLogs"
+        self.root = logs.parent
+
+    def discover(self) -> list[TrailPrefix]:
+        out: list[TrailPrefix] = []
+        logs = self.root / "AWSLogs"
+        if not logs.is_dir():
+            return out
+        for top in sorted(logs.iterdir()):
+            accounts = [(top, "")]
+            if ORG_RE.match(top.name):
+                accounts = [(a, top.name) for a in sorted(top.iterdir())]
+            for acct, org in accounts:
+                ct = acct / "CloudTrail"
+                if not (ACCOUNT_RE.match(acct.name) and ct.is_dir()):
+                    continue
+                for region in sorted(p for p in ct.iterdir() if p.is_dir()):
+                    rel = region.relative_to(self.root).as_posix() + "/"
+                    out.append(TrailPrefix(rel, acct.name, region.name, org))
+        return out
+
+    def keys(self, prefix: str, first: date | None, last: date) -> list[str]:
+        base = self.root / prefix
+        if not base.is_dir():
+            return []
+        out = []
+        for f in base.rglob("*"):
+            if not f.is_file():
+                continue
+            key = f.relative_to(self.root).as_posix()
+            day = _day_of(key)
+            if day is not None and (day > last or (first is not None and day < first)):
+                continue
+            out.append(key)
+        return sorted(out)
+
+    def read(self, key: str, bucket: str | None = None) -> tuple[bytes, str] | None:
+        path = self.root / _norm(key)
+        try:
+            return path.read_bytes(), ""
+        except OSError:
+            return None
+
+
+def public_keys_file(path: Path) -> dict[str, bytes]:
+    """Fingerprint -> DER key from the JSON `aws cloudtrail list-public-keys` prints."""
+    import base64
+
+    data = json.loads(path.read_text())
+    out: dict[str, bytes] = {}
+    for k in data.get("PublicKeyList", []) if isinstance(data, dict) else []:
+        value = k.get("Value", "")
+        out[str(k.get("Fingerprint", ""))] = (
+            base64.b64decode(value) if isinstance(value, str) else bytes(value)
+        )
+    if not out:
+        raise ValueError(f"{path}: no PublicKeyList with keys (as list-public-keys prints)")
+    return out
+
+
 def verify(
-    trail: S3Trail,
-    start: datetime,
+    trail: S3Trail | LogReader,
+    start: datetime | None,
     end: datetime,
     keys: dict[str, bytes] | None,
     why_unchecked: str = "",
 ) -> Report:
+    """Every account-region's digest chain in the window (None: all the reader holds): the
+    digests' signatures, hashes and links, and the log files they list."""
+    reader: LogReader = S3Reader(trail) if isinstance(trail, S3Trail) else trail
     report = Report(signatures_checked=keys is not None, why_unchecked=why_unchecked)
-    client, bucket = trail.client, trail.location.bucket
-    for tp in trail.discover():
+    first = start.astimezone(UTC).date() if start is not None else None
+    last = end.astimezone(UTC).date()
+    for tp in reader.discover():
         rr = RegionReport(tp.account, tp.region)
         report.regions.append(rr)
         digest_prefix = tp.prefix.replace("/CloudTrail/", "/CloudTrail-Digest/")
-        digests: list[str] = []
-        d = start.astimezone(UTC).date()
-        while d <= (end + timedelta(days=1)).astimezone(UTC).date():
-            digests += [o["Key"] for o in trail.objects(f"{digest_prefix}{d:%Y/%m/%d}/")]
-            d += timedelta(days=1)
-        digests.sort(key=lambda k: m.group(1) if (m := _DIGEST_TIME.search(k)) else k)
-        listed: set[str] = set()
-        prev: tuple[str, str, str] | None = None  # (key, sha256 hex, signature)
-        for key in digests:
-            obj = client.get_object(Bucket=bucket, Key=key)
-            raw = _gunzip(obj["Body"].read())
-            meta = {k.lower(): v for k, v in (obj.get("Metadata") or {}).items()}
-            sig = str(meta.get("signature", ""))
-            sha = hashlib.sha256(raw).hexdigest()
+        dkeys = reader.keys(digest_prefix, first, last + timedelta(days=1))
+        dkeys.sort(key=lambda k: m.group(1) if (m := _DIGEST_TIME.search(k)) else k)
+        loaded: list[tuple[str, bytes, str, str, dict[str, Any] | None]] = []
+        for key in dkeys:
+            got = reader.read(key)
+            if got is None:
+                continue
+            raw = _gunzip(got[0])
             try:
                 digest = json.loads(raw)
             except ValueError:
-                rr.signatures_invalid.append(f"{key}: not a readable digest")
-                prev = None
-                continue
-            rr.digests += 1
-            if keys is not None:
+                digest = None
+            loaded.append((key, raw, hashlib.sha256(raw).hexdigest(), got[1], digest))
+        _check_digests(rr, loaded, keys, reader)
+        listed = {
+            _norm(str(lf.get("s3Object", "")))
+            for *_, digest in loaded
+            if digest
+            for lf in digest.get("logFiles") or []
+        }
+        for key in reader.keys(tp.prefix, first, last):
+            if _norm(key) not in listed and loaded:
+                rr.unlisted.append(key)
+    return report
+
+
+def _check_digests(
+    rr: RegionReport,
+    loaded: list[tuple[str, bytes, str, str, dict[str, Any] | None]],
+    keys: dict[str, bytes] | None,
+    reader: LogReader,
+) -> None:
+    prev: tuple[str, str, str] | None = None  # (key, sha256 hex, signature)
+    for i, (key, _, sha, meta_sig, digest) in enumerate(loaded):
+        if digest is None:
+            rr.signatures_invalid.append(f"{key}: not a readable digest")
+            prev = None
+            continue
+        rr.digests += 1
+        nxt = loaded[i + 1][4] if i + 1 < len(loaded) else None
+        follows = nxt is not None and _norm(str(nxt.get("previousDigestS3Object") or "")) == _norm(
+            key
+        )
+        sig = meta_sig
+        if not sig and reader.offline:
+            # a synced folder: this digest's signature travels in the next digest
+            sig = str(nxt.get("previousDigestSignature") or "") if nxt and follows else ""
+        if nxt is not None and follows and nxt.get("previousDigestHashValue") != sha:
+            rr.modified_digests.append(key)
+        if keys is not None:
+            if not sig and reader.offline:
+                rr.unchecked.append(key)
+            else:
                 pub = keys.get(str(digest.get("digestPublicKeyFingerprint", "")))
                 if (
                     pub is not None
@@ -165,38 +347,25 @@ def verify(
                     rr.signatures_valid += 1
                 else:
                     rr.signatures_invalid.append(key)
-            prev_key = digest.get("previousDigestS3Object")
-            if prev is not None:
-                if prev_key != prev[0]:
-                    rr.gaps.append(f"{prev_key or '?'} (between {prev[0]} and {key})")
-                elif (
-                    digest.get("previousDigestHashValue") != prev[1]
-                    or digest.get("previousDigestSignature") != prev[2]
-                ):
-                    rr.chain_breaks.append(key)
-            prev = (key, sha, sig)
-            for lf in digest.get("logFiles") or []:
-                lkey = str(lf.get("s3Object", ""))
-                listed.add(lkey)
-                try:
-                    body = client.get_object(Bucket=lf.get("s3Bucket") or bucket, Key=lkey)[
-                        "Body"
-                    ].read()
-                except Exception:
-                    rr.missing.append(lkey)
-                    continue
-                if hashlib.sha256(_gunzip(body)).hexdigest() == lf.get("hashValue"):
-                    rr.valid += 1
-                else:
-                    rr.modified.append(lkey)
-        # log files in the window that no digest lists
-        d = start.astimezone(UTC).date()
-        while d <= end.astimezone(UTC).date():
-            for o in trail.objects(f"{tp.prefix}{d:%Y/%m/%d}/"):
-                if o["Key"] not in listed and digests:
-                    rr.unlisted.append(o["Key"])
-            d += timedelta(days=1)
-    return report
+        prev_key = digest.get("previousDigestS3Object")
+        if prev is not None:
+            if _norm(str(prev_key or "")) != _norm(prev[0]):
+                rr.gaps.append(f"{prev_key or '?'} (between {prev[0]} and {key})")
+            elif (
+                digest.get("previousDigestHashValue") != prev[1]
+                or digest.get("previousDigestSignature") != prev[2]
+            ):
+                rr.chain_breaks.append(key)
+        prev = (key, sha, sig)
+        for lf in digest.get("logFiles") or []:
+            lkey = str(lf.get("s3Object", ""))
+            got = reader.read(lkey, lf.get("s3Bucket"))
+            if got is None:
+                rr.missing.append(lkey)
+            elif hashlib.sha256(_gunzip(got[0])).hexdigest() == lf.get("hashValue"):
+                rr.valid += 1
+            else:
+                rr.modified.append(lkey)
 
 
 def render(report: Report) -> list[str]:
@@ -213,9 +382,15 @@ def render(report: Report) -> list[str]:
         )
         lines.append(head)
         for label, items in (("INVALID SIGNATURE", r.signatures_invalid), ("CHAIN BROKEN", r.chain_breaks),
-                             ("DIGEST GAP", r.gaps), ("MODIFIED", r.modified), ("MISSING", r.missing),
+                             ("DIGEST GAP", r.gaps), ("MODIFIED DIGEST", r.modified_digests),
+                             ("MODIFIED", r.modified), ("MISSING", r.missing),
                              ("UNLISTED", r.unlisted)):  # fmt: skip
             lines += [f"  {label}: {x}" for x in items]
+        lines += [
+            f"  signature not checkable offline (the newest digest's lives in S3's object "
+            f"metadata): {x}"
+            for x in r.unchecked
+        ]
     lines.append("all valid" if report.ok else "INVALID: see above")
     return lines
 
@@ -223,15 +398,11 @@ def render(report: Report) -> list[str]:
 def can_verify(src: object) -> bool:
     """Whether a source's log files carry digests this module can check (trail files in S3;
     a synced folder's digest signatures stay in S3's object metadata)."""
-    from ..sources.s3 import S3Trail
-
     return isinstance(src, S3Trail)
 
 
 def verify_source(src: object, start: datetime, end: datetime) -> tuple[bool, list[str]] | None:
     """(all valid, report lines) for a source's window; None for a source without digests."""
-    from ..sources.s3 import S3Trail
-
     if not isinstance(src, S3Trail):
         return None
     fresh = S3Trail(src.client, src.location, src.profile, src.region)  # its own counters

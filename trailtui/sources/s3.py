@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 ORIGIN_KIND = "s3"
 PARALLEL = 4
 SHORT_WINDOW_DAYS = 8  # a window shorter than this lists its days directly
-_ACCOUNT = re.compile(r"^\d{12}$")
-_ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
+ACCOUNT_RE = re.compile(r"^\d{12}$")
+ORG_RE = re.compile(r"^o-[a-z0-9]{10,32}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,15 +139,15 @@ class S3Trail:
         found: list[TrailPrefix] = []
         for p in self._prefixes(base):
             name = self._last(p)
-            if _ORG.match(name):
+            if ORG_RE.match(name):
                 for acct in self._prefixes(p):
                     found.extend(self._regions(acct, self._last(acct), name))
-            elif _ACCOUNT.match(name):
+            elif ACCOUNT_RE.match(name):
                 found.extend(self._regions(p, name, ""))
         return found
 
     def _regions(self, account_prefix: str, account: str, org: str) -> list[TrailPrefix]:
-        if not _ACCOUNT.match(account):
+        if not ACCOUNT_RE.match(account):
             return []
         ct = account_prefix + "CloudTrail/"
         return [TrailPrefix(r, account, self._last(r), org) for r in self._prefixes(ct)]

@@ -38,7 +38,7 @@ async def _idle(pilot: Any, app: TrailApp) -> None:
     """Until the trail worker has stopped (paused for rows or done)."""
     for _ in range(400):
         await pilot.pause(0.05)
-        if not any(w.group == "trail" and not w.is_finished for w in app.workers):
+        if not any(w.group == "reader" and not w.is_finished for w in app.workers):
             break
     await settle(pilot)
 
@@ -166,3 +166,42 @@ async def test_small_folder_is_read_whole(tmp_path: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await _idle(pilot, app)
         assert app.event_list.total == 600 and "window read" in app.status.live
+
+
+async def test_tampering_and_delivery_gaps_are_shown(tmp_path: Path) -> None:
+    """A folder where eu-west-1 went silent while logging was stopped: the status bar says it,
+    the histogram flags the StopLogging and shades the silence."""
+    from ..test_trust import T0, _write_log, rec
+
+    root = tmp_path / "trail"
+    n, t = 0, T0
+    while t <= T0 + timedelta(hours=6):
+        n += 1
+        _write_log(root, "us-east-1", t, [rec(n, "DescribeTrails", t, awsRegion="us-east-1")])
+        if not (T0 + timedelta(minutes=10) < t < T0 + timedelta(hours=2, minutes=40)):
+            name = {T0 + timedelta(minutes=10): "StopLogging",
+                    T0 + timedelta(hours=2, minutes=40): "StartLogging"}.get(t, "DescribeTrails")  # fmt: skip
+            _write_log(root, "eu-west-1", t, [rec(n, name, t)])
+        t += timedelta(minutes=5)
+    store = Store(tmp_path / "c.sqlite")
+    src = FolderTrail([root])
+    app = TrailApp(store, src.scope(store), str(root), sources=[src])
+    async with app.run_test(size=(200, 40)) as pilot:
+        from trailtui.ui.widgets.histogram import Histogram
+
+        hist = app.query_one(Histogram)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if hist.gaps:
+                break
+        await settle(pilot)
+        trust = app.status.trust
+        assert trust.startswith("logging stopped in eu-west-1 at 2026-11-19 02:10 by mallory")
+        assert "restarted 2026-11-19 04:40" in trust
+        assert "no log files from 111122223333 eu-west-1 11-19 02:10–04:40" in trust
+        ms = int((T0 + timedelta(minutes=10)).timestamp() * 1000)
+        assert hist.flags == [ms]
+        assert hist.gaps == [(ms, int((T0 + timedelta(hours=2, minutes=40)).timestamp() * 1000))]
+        await pilot.press("T")  # the tampering preset: just the stop
+        await settle(pilot)
+        assert app.event_list.total == 1

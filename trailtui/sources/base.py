@@ -81,6 +81,10 @@ class LogFiles(Protocol):
         """The names (keys, paths) of the log files delivered in the window."""
         ...
 
+    def listed(self) -> list[str]:
+        """The names listed so far by reading (no I/O: the explorer asks at every repaint)."""
+        ...
+
 
 def window_of(f: Filter, now: datetime | None = None) -> tuple[datetime | None, datetime]:
     """The time window a filter asks for (no end = now)."""

@@ -260,6 +260,10 @@ class FolderTrail:
         """Every file under the folders (names carry their delivery time: gaps filter by it)."""
         return [str(f) for f in iter_input_files(self.paths)]
 
+    def listed(self) -> list[str]:
+        todo = self._todo
+        return [] if todo is None else [str(f) for f, _ in todo]
+
 
 def _size(path: Path) -> int:
     try:

@@ -89,6 +89,7 @@ class S3Trail:
         self.location = location
         self.profile = profile  # for ListPublicKeys (verify) in the same account
         self.region = region
+        self._listed: set[str] = set()  # every key listed so far (delivery gaps)
         self.stats = ReadStats()
         self._tps: list[TrailPrefix] | None = None
         self._window: tuple[date | None, date] | None = None  # the days being read
@@ -154,6 +155,7 @@ class S3Trail:
 
     def objects(self, day_prefix: str) -> list[dict[str, Any]]:
         out = [o for page in self._pages(Prefix=day_prefix) for o in page.get("Contents", [])]
+        self._listed.update(o["Key"] for o in out)
         self.stats.listed += len(out)
         self.stats.listed_bytes += sum(int(o.get("Size") or 0) for o in out)
         # the key carries the delivery time: ..._CloudTrail_REGION_20240501T1205Z_xxxx.json.gz
@@ -319,6 +321,9 @@ class S3Trail:
 
     def skipped(self) -> list[tuple[str, str]]:
         return [(f"s3://{self.location.bucket}/{k}", why) for k, why in self.stats.rejected]
+
+    def listed(self) -> list[str]:
+        return list(self._listed)
 
     @property
     def bucket(self) -> str:

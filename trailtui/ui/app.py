@@ -7,7 +7,7 @@ import gc
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -43,6 +43,8 @@ from .widgets.histogram import Histogram
 from .widgets.instance_strip import InstanceStrip
 from .widgets.pins_pane import PinsPane
 from .widgets.status_bar import StatusBar
+
+GAP_MIN = timedelta(minutes=30)  # a delivery gap the explorer shows
 
 # the detail goes right of the list from this width on (below it on narrower terminals,
 # so the list keeps all its columns)
@@ -300,25 +302,40 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
 
     @work(thread=True, exclusive=True, group="trust")
     def _trust(self, f: Filter) -> None:
-        """Tampering calls in the window: the status bar says the first, the histogram flags
-        each."""
+        """Can the window be trusted: tampering calls (the status bar says the first, the
+        histogram flags each) and delivery gaps of the trail files read so far (shaded)."""
+        from ..investigate.gaps import deliveries, find_gaps
         from ..investigate.tampering import find, summary
+        from ..sources.base import LogFiles
 
         buckets = [b for s in self.sources if (b := getattr(s, "bucket", ""))]
         try:
             found = find(self.store, f, self.scope, buckets)
         except sqlite3.OperationalError:
             return
-        if self.is_running:
-            self.call_from_thread(
-                self._set_trust, summary(found), [int(x.time.timestamp() * 1000) for x in found]
+        names = [n for s in self.sources if isinstance(s, LogFiles) for n in s.listed()]
+        gaps = find_gaps(deliveries(names), GAP_MIN, found, (f.since, f.until))
+        parts = []
+        if found:
+            parts.append(summary(found) + " (T lists them)")
+        if gaps:
+            g = max(gaps, key=lambda g: g.minutes)
+            more = f" (+{len(gaps) - 1} more)" if len(gaps) > 1 else ""
+            parts.append(
+                f"no log files from {g.account} {g.region} {g.start:%m-%d %H:%M}–{g.end:%H:%M}"
+                f"{more}"
             )
+        flags = [int(x.time.timestamp() * 1000) for x in found]
+        spans = [(int(g.start.timestamp() * 1000), int(g.end.timestamp() * 1000)) for g in gaps]
+        if self.is_running:
+            self.call_from_thread(self._set_trust, "; ".join(parts), flags, spans)
 
-    def _set_trust(self, line: str, flags: list[int]) -> None:
+    def _set_trust(self, line: str, flags: list[int], gaps: list[tuple[int, int]]) -> None:
         for bar in self.query(StatusBar):
-            bar.set(trust=(line + " (T lists them)") if line else "")
+            bar.set(trust=line)
         for hist in self.query(Histogram):
             hist.set_flags(flags)
+            hist.set_gaps(gaps)
 
     def action_tampering(self) -> None:
         """T: the built-in `tampering` bookmark (yours, if you saved one by that name)."""

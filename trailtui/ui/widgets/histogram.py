@@ -27,6 +27,7 @@ class Histogram(Widget):
         self.end = 0
         self.marker: int | None = None  # ms
         self.flags: list[int] = []  # ms: tampering calls in the window
+        self.gaps: list[tuple[int, int]] = []  # ms spans: an account-region delivered nothing
 
     def set_data(self, counts: list[int], start: int, end: int) -> None:
         self.counts, self.start, self.end = counts, start, end
@@ -35,6 +36,11 @@ class Histogram(Widget):
     def set_flags(self, flags: list[int]) -> None:
         if flags != self.flags:
             self.flags = flags
+            self.refresh()
+
+    def set_gaps(self, gaps: list[tuple[int, int]]) -> None:
+        if gaps != self.gaps:
+            self.gaps = gaps
             self.refresh()
 
     def set_marker(self, ts: int | None) -> None:
@@ -51,10 +57,17 @@ class Histogram(Widget):
         mark = None
         if self.marker is not None and self.end > self.start:
             mark = (self.marker - self.start) * n // (self.end - self.start + 1)
+        span = self.end - self.start + 1
+        silent: set[int] = set()
+        for a, b in self.gaps:
+            lo = max(0, (a - self.start) * n // span)
+            hi = min(n - 1, (b - self.start) * n // span)
+            silent.update(range(lo, hi + 1))
         bars = Text()
         for i, c in enumerate(self.counts[:width]):
             level = 0 if c == 0 else max(1, round(c * 8 / top))
-            bars.append(BLOCKS[level], style="bold yellow" if i == mark else "green")
+            style = "bold yellow" if i == mark else "green"
+            bars.append(BLOCKS[level], style=style + (" on #5f0000" if i in silent else ""))
         left, right = _fmt(self.start), _fmt(self.end)
         axis = [" "] * width
         styles = ["dim"] * width
@@ -64,7 +77,6 @@ class Histogram(Widget):
             j = width - len(right) + i
             if j >= len(left) + 1:
                 axis[j] = ch
-        span = self.end - self.start + 1
         for ts in self.flags:
             i = (ts - self.start) * n // span if span > 0 else -1
             if 0 <= i < min(n, width):

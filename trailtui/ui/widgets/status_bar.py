@@ -52,7 +52,7 @@ class StatusBar(Widget):
         t.append(self.matches, style="bold")
         if self.trust:
             t.append("  │  ", style="dim")
-            t.append("⚠ " + clean(self.trust, 160), style="bold red")
+            t.append("⚠ " + clean(self.trust, 240), style="bold red")
         # work in progress before the coverage: on a narrow terminal the coverage is cut first
         for part in (self.busy, self.live):
             if part:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from trailtui.evidence.bookmarks import Bookmark, Bookmarks, fuzzy_score
+from trailtui.evidence.bookmarks import Bookmark, Bookmarks
 from trailtui.evidence.cases import Case, Pin, sha256_text
 from trailtui.evidence.export import case_jsonl_lines, case_markdown, export_case, export_view
 from trailtui.evidence.tomlfile import BookmarkError
@@ -247,9 +247,3 @@ def test_jsonl_export_of_100k_streams_in_flat_memory(tmp_path: Path) -> None:
     assert peak < 10_000_000, peak  # ~45 MB written, a few MB held at most
     with out.open() as f:
         assert sum(1 for _ in f) == 100_000
-
-
-def test_fuzzy_score() -> None:
-    assert fuzzy_score("inc", "incident") is not None
-    assert fuzzy_score("xyz", "incident") is None
-    assert (fuzzy_score("ni", "night stop") or 0) > (fuzzy_score("ni", "admin") or 0)

@@ -160,20 +160,3 @@ class Bookmarks:
 
         update_file(self.path, "bookmark", BOOKMARKS_HEADER, change)
         return [b.name for b in incoming]
-
-
-def fuzzy_score(query: str, text: str) -> int | None:
-    """Subsequence match score (higher is better), None when the letters aren't all there."""
-    q, t = query.lower(), text.lower()
-    if not q:
-        return 0
-    pos, score, last = 0, 0, -2
-    for ch in q:
-        i = t.find(ch, pos)
-        if i < 0:
-            return None
-        score += 3 if i == last + 1 else 1
-        if i == 0 or t[i - 1] in " -_/:.":
-            score += 2
-        last, pos = i, i + 1
-    return score

@@ -33,12 +33,6 @@ class BookmarkPicker(ModalScreen[Bookmark | None]):
 
     AUTO_FOCUS = "#bookmark-search"  # focused as the screen opens, so fast typing is not lost
 
-    DEFAULT_CSS = """
-    BookmarkPicker { align: center middle; }
-    BookmarkPicker > Vertical { width: 110; max-width: 95%; height: auto; max-height: 90%; border: round $accent; background: $surface; padding: 0 1; }
-    BookmarkPicker OptionList { height: auto; max-height: 24; }
-    """
-
     def __init__(self, bookmarks: Bookmarks, count: Callable[[Bookmark], int | None]) -> None:
         super().__init__()
         self.bookmarks = bookmarks

@@ -1,13 +1,9 @@
-"""Saved filters and cases (pinned evidence with notes), as TOML files people can read,
-edit by hand and share.
-
-* bookmarks: ``<config dir>/bookmarks.toml``, one ``[[bookmark]]`` table each
-* cases: ``<data dir>/cases/<case>.toml``, one ``[[pin]]`` table per pinned event, with the
-  raw record kept in the case (evidence outlives the cache)
+"""Saved filters: ``<config dir>/bookmarks.toml``, one ``[[bookmark]]`` table each, a TOML
+file people can read, edit by hand and share (cases, the pinned evidence, are in cases.py).
 
 Writes are atomic (temp file + rename) under a lock file, so two processes saving at once
 lose nothing. A file with an error is reported with its path, line and problem and is never
-overwritten: saving refuses until it is fixed.
+overwritten: saving refuses until it is fixed (tomlfile.py does both, for cases too).
 """
 
 from __future__ import annotations

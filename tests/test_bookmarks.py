@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from trailtui.evidence.bookmarks import Bookmark, Bookmarks, fuzzy_score
+from trailtui.evidence.bookmarks import Bookmark, Bookmarks
 from trailtui.evidence.cases import Case, Pin, sha256_text
 from trailtui.evidence.export import case_jsonl_lines, case_markdown, export_case, export_view
 from trailtui.evidence.tomlfile import BookmarkError
@@ -36,6 +36,56 @@ def test_bookmarks_survive_a_restart_and_read_back() -> None:
     assert parse(got["incident"].filter_text())
     text = again.path.read_text()
     assert text.startswith("# trailtui bookmarks") and "[[bookmark]]" in text
+
+
+NASTY = 'q"uo\\te\t\nnl\r\x1b[2J\x07\x00\x7f\x9b31m \u202eevil\u202c\u200b ü 🎉 [bold]x[/]'
+
+
+def test_toml_escapes_what_a_terminal_acts_on_and_reads_back() -> None:
+    b = Bookmarks()
+    b.save(Bookmark("nasty", NASTY, source=NASTY))
+    case = Case.open("esc")
+    case.pin(Pin("e1", "2024-01-01T00:00:00Z", NASTY, "w", "ip", note=NASTY, raw="x\ud800y"))
+    assert Bookmarks().get("nasty").filter == NASTY
+    pin = Case.open("esc").pins()[0]
+    assert pin.note == NASTY and pin.name == NASTY
+    assert pin.raw == "x\ufffdy"  # a lone surrogate can't be written as UTF-8
+    for path in (b.path, case.path):
+        text = path.read_text(encoding="utf-8")
+        assert text.startswith("# trailtui ")
+        assert not any((ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) <= 0x9F for c in text)
+        assert "\u202e" not in text and "\u200b" not in text
+        assert "\\u001b[2J" in text and "\\u009b31m" in text and "\\u202e" in text
+    r = run("bookmarks", "show", "nasty")
+    assert r.returncode == 0 and "\x1b" not in r.stdout and "\x9b" not in r.stdout
+    assert "\u202e" not in r.stdout
+
+
+def test_files_written_before_still_read() -> None:
+    # as the hand-rolled writer wrote them (uppercase \u escapes, \t)
+    old = (
+        "# trailtui bookmarks: saved filters.\n#\n# more\n\n"
+        "[[bookmark]]\n"
+        'name = "old"\n'
+        'filter = "name:x user:\\"a \\\\ b\\" \\u001B\\u009B\\t\\n"\n'
+        'window = "7d"\n'
+        'created = "2024-01-01T00:00:00Z"\n'
+        "\n[[bookmark]]\n"
+        'name = "empty"\n'
+        'filter = ""\n'
+    )
+    b = Bookmarks()
+    b.path.parent.mkdir(parents=True, exist_ok=True)
+    b.path.write_text(old, encoding="utf-8")
+    got = {x.name: x for x in b.all()}
+    assert got["old"].filter == 'name:x user:"a \\ b" \x1b\x9b\t\n' and got["old"].window == "7d"
+    assert got["empty"].filter == ""
+    b.touch("old")  # rewritten by tomli-w: the same bookmarks, the header kept
+    again = {x.name: x for x in Bookmarks().all()}
+    assert again["old"].filter == got["old"].filter and again["old"].last_used
+    assert again["empty"].filter == ""
+    text = b.path.read_text()
+    assert text.startswith("# trailtui bookmarks") and text.count("[[bookmark]]") == 2
 
 
 def test_rename_delete_touch_and_errors() -> None:
@@ -197,9 +247,3 @@ def test_jsonl_export_of_100k_streams_in_flat_memory(tmp_path: Path) -> None:
     assert peak < 10_000_000, peak  # ~45 MB written, a few MB held at most
     with out.open() as f:
         assert sum(1 for _ in f) == 100_000
-
-
-def test_fuzzy_score() -> None:
-    assert fuzzy_score("inc", "incident") is not None
-    assert fuzzy_score("xyz", "incident") is None
-    assert (fuzzy_score("ni", "night stop") or 0) > (fuzzy_score("ni", "admin") or 0)

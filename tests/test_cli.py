@@ -148,3 +148,99 @@ def test_help_and_python_m() -> None:
     assert r.returncode == 0 and "ingest" in r.stdout
     r = run("query", "--help")
     assert "--format" in r.stdout
+
+
+# A filter may begin with a negation, as users type it: argparse must not take it for an option.
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["query", "-name:Describe*"], {"filter": "-name:Describe*"}),
+        (["query", "-name:Describe* region:eu-west-1"], {"filter": "-name:Describe* region:eu-west-1"}),
+        (["query", "-name:Describe*", "region:eu-west-1"], {"filter": "-name:Describe* region:eu-west-1"}),
+        (["query", "--demo", "--limit", "5", "-name:Describe*"], {"filter": "-name:Describe*", "limit": 5, "demo": True}),
+        (["query", "-name:Describe*", "--limit", "5", "--format", "jsonl"], {"filter": "-name:Describe*", "limit": 5, "format": "jsonl"}),
+        (["query", "--since", "2d", "-error:*"], {"filter": "-error:*", "since": "2d"}),
+        (["query", "--since=2d", "-error:*"], {"filter": "-error:*", "since": "2d"}),
+        (["query", "-name:Describe*", "-error:*"], {"filter": "-name:Describe* -error:*"}),
+        (["query", "-name:Describe* -error:*"], {"filter": "-name:Describe* -error:*"}),
+        (["query", '-"quoted words"'], {"filter": '-"quoted words"'}),
+        (["query", '-"quoted"', "-word"], {"filter": '-"quoted" -word'}),
+        (["query", "-hello"], {"filter": "-hello"}),  # not -h with 'ello'
+        (["query", "name:x", "--demo", "-error:*"], {"filter": "name:x -error:*", "demo": True}),
+        (["query", "--from", "a", "b", "-name:x", "region:y"], {"from_paths": ["a", "b"], "filter": "-name:x region:y"}),
+        (["query", "--lim", "5", "-x"], {"filter": "-x", "limit": 5}),
+        (["query", "--", "-name:x"], {"filter": "-name:x"}),
+        (["query", "--limit", "-1"], {"filter": "", "limit": -1}),  # a number stays a number
+        (["query"], {"filter": ""}),
+        (["bookmarks", "save", "quiet", "-name:Describe*", "--since", "24h", "-error:*"], {"name": "quiet", "filter": "-name:Describe* -error:*", "since": "24h"}),
+        (["--filter", "-name:Describe*", "--demo"], {"command": None, "filter": "-name:Describe*", "demo": True}),
+        (["--demo", "--fil", "-name:Describe* -error:*"], {"filter": "-name:Describe* -error:*"}),
+        (["--filter=-name:Describe*"], {"filter": "-name:Describe*"}),
+        (["--from", "a", "--filter", "-x"], {"from_paths": ["a"], "filter": "-x"}),
+    ],
+)  # fmt: skip
+def test_a_filter_may_begin_with_a_negation(argv: list[str], expected: dict[str, object]) -> None:
+    from trailtui.cli.parser import build_parser
+
+    args = vars(build_parser().parse_args(argv))
+    assert {k: args[k] for k in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["query", "--bogus"], "unrecognized arguments: --bogus"),
+        (["query", "-name:x", "--bogus"], "unrecognized arguments: --bogus"),
+        (["query", "--limit", "-x"], "argument --limit: expected one argument"),
+        (["query", "--since", "-name:x"], "argument --since: expected one argument"),
+        (["query", "--format", "xml", "-name:x"], "invalid choice: 'xml'"),
+        (["--filter", "--demo"], "argument --filter: expected one argument"),
+        (["--demo", "-name:x"], "unrecognized arguments: -name:x"),  # the explorer: --filter
+        (["ingest", "-x"], "required"),
+        (["bookmarks", "save", "-name:x"], "required"),
+    ],
+)
+def test_options_and_their_errors_stay(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as ei:
+        main(argv)
+    assert ei.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and "\0" not in err[0]
+
+
+def test_negated_filters_run(demo_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as ei:
+        main(["query", "--limit", "-1", "--demo"])
+    assert ei.value.code == 2
+    assert capsys.readouterr().err == "trailtui: error: --limit must be 0 or more\n"
+    with pytest.raises(SystemExit) as ei:
+        main(["query", "-h"])
+    assert ei.value.code == 0 and "--format" in capsys.readouterr().out
+
+    want = ["--demo", "--format", "jsonl", "--", "-name:Describe* -error:* region:us-east-1"]
+    assert main(["query", *want]) == 0
+    expected = capsys.readouterr().out.splitlines()
+    recs = [json.loads(line) for line in expected]
+    assert recs and all(
+        not r["eventName"].startswith("Describe")
+        and "errorCode" not in r
+        and r["awsRegion"] == "us-east-1"
+        for r in recs
+    )
+    typed = ["-name:Describe*", "--demo", "-error:*", "--format", "jsonl", "region:us-east-1"]
+    assert main(["query", *typed]) == 0
+    assert capsys.readouterr().out.splitlines() == expected
+
+    # as a shell passes them, and where the other commands take a filter
+    r = run("query", "-name:Describe*", "--demo", "--format", "jsonl", "--limit", "3")
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == 3
+    r = run("bookmarks", "save", "quiet", "-name:Describe*", "--since", "24h")
+    assert r.returncode == 0, r.stderr
+    from trailtui.evidence.bookmarks import Bookmarks
+
+    assert Bookmarks().get("quiet").filter == "-name:Describe*"
+    r = run("--demo", "--filter", "-name:Describe*")  # not a terminal: a summary
+    assert r.returncode == 0, r.stderr

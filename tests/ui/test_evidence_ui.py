@@ -77,6 +77,44 @@ async def test_picker_search_rename_delete(make_app: Callable[..., TrailApp]) ->
         assert app.filter_text == "error:*"
 
 
+async def test_picker_orders_by_fuzzy_match(make_app: Callable[..., TrailApp]) -> None:
+    for name, f in (
+        ("admin", "user:admin"),
+        ("errors", "error:*"),
+        ("night stop", "name:StopInstances"),
+        ("nightly writes", "readonly:false"),
+    ):
+        Bookmarks().save(Bookmark(name, f))
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        picker = app.screen
+        assert isinstance(picker, BookmarkPicker)
+
+        def shown() -> list[str]:
+            return [b.name for b in picker.shown]
+
+        assert shown() == ["admin", "errors", "night stop", "nightly writes"]  # file order
+        await pilot.press("n", "i")
+        # "ni" starts two names, is scattered in "admin user:admin", absent from "errors"
+        assert shown() == ["night stop", "nightly writes", "admin"]
+        await pilot.press(*"ght s")
+        assert shown() == ["night stop", "nightly writes"]  # the space and s come in both
+        await pilot.press(*"top")
+        assert shown() == ["night stop"]
+        await pilot.press("ctrl+u", *"rdnly")  # letters in order, not together
+        assert shown() == ["nightly writes"]
+        await pilot.press("ctrl+u", *"zzz")
+        assert shown() == []
+        await pilot.press("ctrl+u")
+        assert shown() == ["admin", "errors", "night stop", "nightly writes"]
+        await pilot.press(*"admin", "enter")
+        await settle(pilot)
+        assert app.filter_text == "user:admin"
+
+
 async def test_pin_pane_and_case_export(make_app: Callable[..., TrailApp]) -> None:
     app = make_app(initial_filter="ip:203.0.113.66")
     async with app.run_test(size=(120, 40)) as pilot:

@@ -1,6 +1,7 @@
-"""Command line: the parser and the dispatch. The commands live in ``commands``, opening
-sources in ``opening``; heavy modules (boto3, textual) are imported lazily so
-``trailtui --help`` is fast."""
+"""Command line: the parser (parser.py) and the dispatch. The commands live in one module
+per command group (ingest, query, investigate: history/who/verify, evidence: bookmarks/case,
+explore: no command), opening sources in opening.py; heavy modules (boto3, textual) are
+imported lazily so ``trailtui --help`` is fast."""
 
 from __future__ import annotations
 

@@ -1,19 +1,160 @@
-"""The argument parser: one sub-parser per command."""
+"""The argument parser: one sub-parser per command.
+
+A filter often starts with a negation (``trailtui query -name:Describe*``), which argparse
+would take for an unknown option. So wherever a filter goes -- the ``filter`` positional of
+query and bookmarks save, the value of the explorer's ``--filter`` -- an argument that looks
+like a negated term (``-`` then anything but ``-``, a digit or a space) and names none of the
+parser's options is read as a filter term: argparse sees it behind a NUL that argv can never
+hold, removed again after parsing. Options still win (``-h``, ``--limit 5``, ``--since=2d``,
+``--lim 5``); ``--bogus`` is still an error, and so is a term where another option expects
+its value (``--since -x``). Filter terms may be separate arguments, on both sides of the
+options, and a term ends a ``--from A B`` list as an option would.
+"""
 
 from __future__ import annotations
 
 import argparse
+import re
+import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn, TypeVar, overload
 
 from .common import EXIT_USAGE
 
+_N = TypeVar("_N")
+
+# `-name:x`, `-word`, `-"quoted words"`; not `--option`, not a negative number (`--limit -1`)
+_NEGATED = re.compile(r"-[^-\d\s]")
+_OPTION_LIKE = re.compile(r"-(?!\d*\.?\d+$)[^\s]+$")
+# argv can't hold NUL (C strings): a shielded argument can never be one the user typed
+_SHIELD = "\0"
+
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with a one-line error on stderr and exit status 2."""
+    """argparse with a one-line error on stderr and exit status 2, and filters that may
+    begin with ``-``."""
+
+    _inner = False
 
     def error(self, message: str) -> NoReturn:
+        message = message.replace(_SHIELD, "")
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+    @overload
+    def parse_known_args(
+        self, args: Iterable[str] | None = None, namespace: None = None
+    ) -> tuple[argparse.Namespace, list[str]]: ...
+    @overload
+    def parse_known_args(
+        self, args: Iterable[str] | None, namespace: _N
+    ) -> tuple[_N, list[str]]: ...
+    @overload
+    def parse_known_args(self, *, namespace: _N) -> tuple[_N, list[str]]: ...
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> tuple[Any, list[str]]:
+        if self._inner:  # parse_known_intermixed_args calling back: already shielded
+            return super().parse_known_args(args, namespace)
+        # each (sub)parser gets just its own arguments: argparse decides where a command begins
+        positionals = [a for a in self._actions if not a.option_strings]
+        # how many positionals come before the filter terms (None: this parser takes none)
+        before = next((i for i, a in enumerate(positionals) if a.dest == "filter"), None)
+        argv = self._shield(list(sys.argv[1:] if args is None else args), before)
+        if before is None:
+            ns, extras = super().parse_known_args(argv, namespace)
+        else:
+            # filter terms on both sides of options: `query name:x --demo -error:*`
+            self._inner = True
+            try:
+                ns, extras = super().parse_known_intermixed_args(argv, namespace)
+            finally:
+                self._inner = False
+        for key, value in vars(ns).items():
+            setattr(ns, key, _unshield(value))
+        return ns, [a.replace(_SHIELD, "") for a in extras]
+
+    def _option(self, arg: str) -> argparse.Action | None:
+        """The option ``arg`` names: exactly, as ``--opt=value``, or abbreviated (as argparse
+        allows); None for anything else, an ambiguous abbreviation included."""
+        if not arg.startswith("-"):
+            return None
+        name = arg.split("=", 1)[0] if arg.startswith("--") else arg
+        options = self._option_string_actions
+        if name in options:
+            return options[name]
+        if self.allow_abbrev and name.startswith("--"):
+            found = {options[o] for o in options if o.startswith(name)}
+            if len(found) == 1:
+                return found.pop()
+        return None
+
+    def _shield(self, args: list[str], before: int | None) -> list[str]:
+        """``args`` with each negated filter term where a filter goes hidden from argparse's
+        option matching (a leading NUL, removed again after parsing). ``before``: how many
+        positionals come before the filter terms (None: this parser takes none)."""
+        out: list[str] = []
+        seen = 0  # positionals so far
+        value_of: argparse.Action | None = None  # the option the next argument is the value of
+        run: int | None = None  # where the option taking several values (--from A B) is in out
+        moved: list[str] = []  # such options and their values, put after the filter terms
+        for i, arg in enumerate(args):
+            if arg == "--":
+                if before is None:
+                    return out + moved + args[i:]
+                # everything after is positional; intermixed parsing would forget that
+                if run is not None:
+                    moved += out[run:]
+                    del out[run:]
+                rest = [_SHIELD + a if a.startswith("-") else a for a in args[i + 1 :]]
+                return out + rest + moved
+            option = self._option(arg)
+            if option is None and _NEGATED.match(arg):
+                if value_of is not None:
+                    shield = value_of.dest == "filter"  # --filter -name:x
+                else:
+                    shield = before is not None and seen >= before
+                if shield:
+                    arg = _SHIELD + arg
+                    if run is not None:
+                        # it ends the run, as argparse's option would: `--from DIR -name:x`
+                        moved += out[run:]
+                        del out[run:]
+                        run = None
+            if option is not None:
+                explicit = "=" in arg  # --since=2d
+                value_of = option if option.nargs is None and not explicit else None
+                greedy = option.nargs in ("+", "*") and not explicit
+                run = len(out) if greedy else None
+            elif value_of is not None:
+                value_of = None
+            elif _OPTION_LIKE.match(arg):
+                run = None  # argparse ends a run of values at anything that looks like an option
+            elif run is None:
+                seen += 1
+            out.append(arg)
+        return out + moved
+
+
+def _unshield(value: object) -> object:
+    if isinstance(value, str):
+        return value.replace(_SHIELD, "")
+    if isinstance(value, list):
+        return [_unshield(v) for v in value]
+    return value
+
+
+class _Terms(argparse.Action):
+    """Filter terms given as several arguments make one filter, as if typed in the filter
+    bar: ``trailtui query -name:Describe* region:eu-west-1``."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values if isinstance(values, str) else " ".join(values))
 
 
 def _add_source_args(p: argparse.ArgumentParser) -> None:
@@ -61,7 +202,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print matching events, newest first. Exit 0 with matches, 1 with none, "
         "2 on bad usage.",
     )
-    q.add_argument("filter", nargs="?", default="", help="filter, e.g. 'name:Stop* user:bob'")
+    q.add_argument(
+        "filter",
+        nargs="*",
+        default="",
+        action=_Terms,
+        metavar="FILTER",
+        help="filter, e.g. 'name:Stop* user:bob' or -name:Describe* (terms may be separate)",
+    )
     _add_source_args(q)
     q.add_argument(
         "--format", choices=("table", "json", "jsonl", "csv"), default="table", help="output"
@@ -81,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     bsub = b.add_subparsers(dest="action", required=True, parser_class=_Parser)
     bs = bsub.add_parser("save", help="save a filter under a name")
     bs.add_argument("name")
-    bs.add_argument("filter")
+    bs.add_argument("filter", nargs="+", action=_Terms, metavar="FILTER")
     bs.add_argument("--since", metavar="WHEN", help="a relative window (24h, 7d) or a start time")
     bs.add_argument("--until", metavar="WHEN", help="an end time")
     bs.add_argument("--source", default="", help="where it applies (demo, a path, ...)")

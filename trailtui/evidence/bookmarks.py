@@ -1,13 +1,9 @@
-"""Saved filters and cases (pinned evidence with notes), as TOML files people can read,
-edit by hand and share.
-
-* bookmarks: ``<config dir>/bookmarks.toml``, one ``[[bookmark]]`` table each
-* cases: ``<data dir>/cases/<case>.toml``, one ``[[pin]]`` table per pinned event, with the
-  raw record kept in the case (evidence outlives the cache)
+"""Saved filters: ``<config dir>/bookmarks.toml``, one ``[[bookmark]]`` table each, a TOML
+file people can read, edit by hand and share (cases, the pinned evidence, are in cases.py).
 
 Writes are atomic (temp file + rename) under a lock file, so two processes saving at once
 lose nothing. A file with an error is reported with its path, line and problem and is never
-overwritten: saving refuses until it is fixed.
+overwritten: saving refuses until it is fixed (tomlfile.py does both, for cases too).
 """
 
 from __future__ import annotations
@@ -174,20 +170,3 @@ class Bookmarks:
 
         update_file(self.path, "bookmark", BOOKMARKS_HEADER, change)
         return [b.name for b in incoming]
-
-
-def fuzzy_score(query: str, text: str) -> int | None:
-    """Subsequence match score (higher is better), None when the letters aren't all there."""
-    q, t = query.lower(), text.lower()
-    if not q:
-        return 0
-    pos, score, last = 0, 0, -2
-    for ch in q:
-        i = t.find(ch, pos)
-        if i < 0:
-            return None
-        score += 3 if i == last + 1 else 1
-        if i == 0 or t[i - 1] in " -_/:.":
-            score += 2
-        last, pos = i, i + 1
-    return score

@@ -14,54 +14,48 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
+from ..safe import json_escape_unsafe
+
 
 class BookmarkError(ValueError):
     """A file that can't be read or a name that can't be used; the message says which."""
 
 
-def _toml_str(s: str) -> str:
-    out = ['"']
-    for ch in s:
-        o = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif o < 0x20 or o == 0x7F or 0x80 <= o <= 0x9F or 0xD800 <= o <= 0xDFFF:
-            out.append(f"\\u{o:04X}" if o < 0x10000 and not 0xD800 <= o <= 0xDFFF else "\\uFFFD")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
+def _encodable(v: Any) -> Any:
+    """``v`` with lone surrogates (from JSON escapes in a record) as U+FFFD: UTF-8 can't hold them."""
+    if isinstance(v, str):
+        return _SURROGATE.sub("\ufffd", v)
     if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    return _toml_str(str(v))
+        return [_encodable(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _encodable(x) for k, x in v.items()}
+    return v
 
 
 def dump_tables(header: str, name: str, rows: list[dict[str, Any]]) -> str:
-    """A TOML document: a comment header and one [[name]] table per row (None values left out)."""
-    lines = [f"# {line}" if line else "#" for line in header.splitlines()]
+    """A TOML document: a comment header and one [[name]] table per row (None values and
+    empty strings other than ``filter`` left out)."""
+    out = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
     for row in rows:
-        lines.append("")
-        lines.append(f"[[{name}]]")
-        for k, v in row.items():
-            if v is None or (v == "" and k not in ("filter",)):
-                continue
-            lines.append(f"{k} = {_toml_value(v)}")
-    return "\n".join(lines) + "\n"
+        kept = {
+            k: _encodable(v) for k, v in row.items() if v is not None and (v != "" or k == "filter")
+        }
+        # written as the table [name] (subtables [name.x] follow it), then made an element of
+        # the array of tables: tomli-w would write short rows as an inline array, which a
+        # [[name]] added by hand below could not extend
+        text = tomli_w.dumps({name: kept}).removeprefix(f"[{name}]\n")
+        # tomli-w escapes C0 controls and DEL; the rest of what a terminal would act on (C1,
+        # bidi controls: `bookmarks show` prints this) is escaped as \uXXXX too. tomli-w
+        # writes every string as a one-line basic string and no tab outside one, so such
+        # characters only occur inside strings, where the escape reads back as the same.
+        text = "\n".join(json_escape_unsafe(line) for line in text.split("\n"))
+        out += f"\n[[{name}]]\n{text}"
+    return out
 
 
 _LINE = re.compile(r"\(at line (\d+), column (\d+)\)")

@@ -10,12 +10,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.fuzzy import Matcher
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from ...evidence.bookmarks import Bookmark, Bookmarks, fuzzy_score
+from ...evidence.bookmarks import Bookmark, Bookmarks
 from ...evidence.tomlfile import BookmarkError
 from ...safe import clean
 from .prompt import PromptScreen
@@ -32,12 +33,6 @@ class BookmarkPicker(ModalScreen[Bookmark | None]):
 
     AUTO_FOCUS = "#bookmark-search"  # focused as the screen opens, so fast typing is not lost
 
-    DEFAULT_CSS = """
-    BookmarkPicker { align: center middle; }
-    BookmarkPicker > Vertical { width: 110; max-width: 95%; height: auto; max-height: 90%; border: round $accent; background: $surface; padding: 0 1; }
-    BookmarkPicker OptionList { height: auto; max-height: 24; }
-    """
-
     def __init__(self, bookmarks: Bookmarks, count: Callable[[Bookmark], int | None]) -> None:
         super().__init__()
         self.bookmarks = bookmarks
@@ -45,6 +40,7 @@ class BookmarkPicker(ModalScreen[Bookmark | None]):
         self.items: list[Bookmark] = []
         self.shown: list[Bookmark] = []
         self.counts: dict[str, int | None] = {}
+        self.matcher = Matcher("")  # kept while the query is the same: it caches its scores
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -82,13 +78,7 @@ class BookmarkPicker(ModalScreen[Bookmark | None]):
 
     def refill(self) -> None:
         query = self.query_one(Input).value
-        scored = [
-            (fuzzy_score(query, b.name + " " + b.filter), i, b) for i, b in enumerate(self.items)
-        ]
-        ranked = sorted(
-            ((s, i, b) for s, i, b in scored if s is not None), key=lambda x: (-x[0], x[1])
-        )
-        self.shown = [b for _, _, b in ranked]
+        self.shown = self.ranked(query)
         ol = self.query_one(OptionList)
         keep = ol.highlighted or 0
         ol.clear_options()
@@ -115,6 +105,18 @@ class BookmarkPicker(ModalScreen[Bookmark | None]):
                     disabled=True,
                 )
             )
+
+    def ranked(self, query: str) -> list[Bookmark]:
+        """The bookmarks whose name and filter hold the query's letters in order, best match
+        first (ties in file order); all of them for an empty query."""
+        if not query.strip():
+            return list(self.items)
+        if self.matcher.query != query:
+            self.matcher = Matcher(query)
+        scored = [
+            (self.matcher.match(f"{b.name} {b.filter}"), i, b) for i, b in enumerate(self.items)
+        ]
+        return [b for s, _, b in sorted(scored, key=lambda x: (-x[0], x[1])) if s > 0]
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()

@@ -37,13 +37,6 @@ class ExportScreen(ModalScreen[Path | None]):
 
     AUTO_FOCUS = "#export-path"  # focused as the screen opens, so fast typing is not lost
 
-    DEFAULT_CSS = """
-    ExportScreen { align: center middle; }
-    ExportScreen > Vertical { width: 90; max-width: 95%; height: auto; border: round $accent; background: $surface; padding: 0 1; }
-    ExportScreen RadioSet { layout: horizontal; height: auto; }
-    ExportScreen ProgressBar { margin-top: 1; }
-    """
-
     def __init__(self, job: ExportJob, default_dir: Path, stem: str) -> None:
         super().__init__()
         self.job = job

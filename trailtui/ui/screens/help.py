@@ -34,11 +34,6 @@ class HelpScreen(ModalScreen[None]):
         Binding("q,question_mark,escape", "dismiss_help", "Close", id="help.close"),
     ]
 
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 96; max-width: 100%; height: 90%; border: round $accent; background: $surface; padding: 0 1; }
-    """
-
     def __init__(self, groups: list[tuple[str, list[Binding]]], config_path: str) -> None:
         super().__init__()
         self.groups = groups

@@ -28,14 +28,6 @@ class HistoryScreen(ModalScreen[str | None]):
         Binding("k", "cursor_up", "Up", show=False, id="history.up"),
     ]
 
-    DEFAULT_CSS = """
-    HistoryScreen { align: center middle; }
-    HistoryScreen > Vertical { width: 95%; height: 90%; border: round $accent; background: $surface; }
-    HistoryScreen #history-title { height: 1; padding: 0 1; }
-    HistoryScreen #history-strip { height: 1; padding: 0 1; }
-    HistoryScreen DataTable { height: 1fr; }
-    """
-
     @dataclass
     class Opened(Message):
         event_id: str

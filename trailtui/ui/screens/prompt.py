@@ -19,12 +19,6 @@ class PromptScreen(ModalScreen[str | None]):
 
     AUTO_FOCUS = "#prompt-input"  # focused as the screen opens, so fast typing is not lost
 
-    DEFAULT_CSS = """
-    PromptScreen { align: center middle; }
-    PromptScreen > Vertical { width: 80; max-width: 95%; height: auto; border: round $accent; background: $surface; padding: 0 1; }
-    PromptScreen #prompt-info { color: $text-muted; height: auto; }
-    """
-
     def __init__(self, title: str, value: str = "", info: str = "", placeholder: str = "") -> None:
         super().__init__()
         self.title_text = title

@@ -15,11 +15,6 @@ from ...safe import clean
 class ReportScreen(ModalScreen[None]):
     BINDINGS = [Binding("q,escape", "dismiss_report", "Close", id="report.close")]
 
-    DEFAULT_CSS = """
-    ReportScreen { align: center middle; }
-    ReportScreen > VerticalScroll { width: 90%; height: 85%; border: round $accent; background: $surface; padding: 0 1; }
-    """
-
     def __init__(self, title: str, lines: list[str]) -> None:
         super().__init__()
         self.title_text = title

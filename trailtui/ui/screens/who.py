@@ -54,13 +54,6 @@ class WhoScreen(ModalScreen[str | None]):
         Binding("q,escape,i", "close", "Close", id="who.close"),
     ]
 
-    DEFAULT_CSS = """
-    WhoScreen { align: center middle; }
-    WhoScreen > Vertical { width: 95%; height: auto; max-height: 90%; border: round $accent; background: $surface; padding: 0 1; }
-    WhoScreen OptionList { height: auto; max-height: 30; }
-    WhoScreen #who-origin { height: auto; margin-top: 1; }
-    """
-
     def __init__(self, chain: Chain) -> None:
         super().__init__()
         self.chain = chain

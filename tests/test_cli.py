@@ -45,6 +45,11 @@ def test_query_demo_table(demo_cache: Path, capsys: pytest.CaptureFixture[str]) 
 
 def test_exit_codes(demo_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["query", "name:NoSuchThing", "--demo"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    # the demo window holds a tampering call: said first, whatever the filter matches
+    assert err[0].startswith("trailtui: warning: tampering in the window: VPC flow logs deleted")
+    assert err[1:] == ["no events match"]
+    assert main(["query", "name:NoSuchThing", "--demo", "--until", "2026-11-10"]) == 1
     assert capsys.readouterr().err.strip().splitlines() == ["no events match"]
     with pytest.raises(SystemExit) as ei:
         main(["query", "nmae:x", "--demo"])

@@ -190,4 +190,4 @@ def test_gaps_command_and_tampering_warning_on_a_folder(tmp_path: Path) -> None:
     assert "warning: tampering in the window: logging stopped in eu-west-1" in r.stderr
     assert "\x1b" not in r.stderr and "\x07" not in r.stderr
     r = _run("bookmarks", "list")
-    assert "tampering name:StopLogging," in r.stdout and "(built-in)" in r.stdout
+    assert "tampering\tname:StopLogging," in r.stdout and "(built-in)" in r.stdout

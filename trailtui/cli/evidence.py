@@ -44,7 +44,8 @@ def cmd_bookmarks(args: argparse.Namespace) -> int:
                 when = b.window or (f"{b.since}..{b.until}" if b.since or b.until else "any time")
                 used = f"  last used {b.last_used}" if b.last_used else ""
                 note = "  (built-in)" if b.source == "built-in" else ""
-                sys.stdout.write(clean(f"{b.name}\t{b.filter}\t{when}{used}{note}", 1000) + "\n")
+                cells = (clean(b.name, 80), clean(b.filter, 1000), clean(when + used + note, 200))
+                sys.stdout.write("\t".join(cells) + "\n")
             return EXIT_OK if rows else EXIT_NO_MATCH
         elif args.action == "show":
             sys.stdout.write(bm.export_text([bm.get(args.name).name]))

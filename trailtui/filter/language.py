@@ -1,4 +1,5 @@
-"""The filter language: parse -> Filter; Python matching; SQL for the store; API pushdown.
+"""The filter language: its syntax, parsed into a Filter (matching: match.py; the cache's SQL:
+sql.py; LookupEvents: lookup.py; the fields: ../fields.py).
 
 One language for the filter bar, the CLI and bookmarks::
 

@@ -46,7 +46,7 @@ BOTO_UA = "Boto3/1.34.11 md/Botocore#1.34.11 ua/2.0 os/linux#5.10.205-195.807.am
 DATADOG_UA = "datadog-agent/7.50.0 aws-sdk-go/1.49.6 (go1.21.5; linux; amd64)"
 SKEDDLY_UA = "aws-sdk-dotnet-coreclr/3.7.300.2 aws-sdk-dotnet-core/3.7.300.2 .NET_Core/6.0.25 OS/Microsoft_Windows_10.0.20348 ClientAsync"
 
-# name, office IP, home IP, cli?
+# name -> (office IP, home IP)
 USERS = {
     "alice": ("198.51.100.10", "192.0.2.44"),
     "bob": ("198.51.100.11", "192.0.2.87"),

@@ -100,3 +100,29 @@ def s3(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     for o in objs:
         client.delete_object(Bucket=BUCKET, Key=o["Key"])
     client.delete_bucket(Bucket=BUCKET)
+
+
+@pytest.fixture
+def fake_logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """tests/fakes/logs.py on a port, real boto3 pointed at it by the environment."""
+    from .fakes.logs import FakeLogs
+
+    fl = FakeLogs(keys={"AKIDA": "111111111111", "AKIDB": "222222222222"})
+    url = fl.start()
+    creds = tmp_path / "credentials"
+    creds.write_text(
+        "[acct-a]\naws_access_key_id = AKIDA\naws_secret_access_key = s\n"
+        "[acct-b]\naws_access_key_id = AKIDB\naws_secret_access_key = s\n"
+        "[default]\naws_access_key_id = AKIDA\naws_secret_access_key = s\n"
+    )
+    cfg = tmp_path / "config"
+    cfg.write_text("[default]\nregion = us-east-1\n")
+    for k in list(os.environ):
+        if k.startswith("AWS_"):
+            monkeypatch.delenv(k)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(cfg))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", url)  # boto3 resolves it
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    yield fl
+    fl.stop()

@@ -36,11 +36,13 @@ class Opened:
 
 
 def wants_live(args: argparse.Namespace) -> bool:
-    """--profile/--region/--endpoint-url without --from: LookupEvents."""
+    """--profile/--region/--endpoint-url/--log-group without --from: LookupEvents (or
+    CloudWatch Logs with --log-group)."""
     live = bool(
         getattr(args, "profile", None)
         or getattr(args, "region", None)
         or getattr(args, "endpoint_url", None)
+        or getattr(args, "log_group", None)
     )
     if live and getattr(args, "demo", False):
         fail("--profile/--region fetch live events; don't combine them with --demo")
@@ -117,7 +119,22 @@ def _open_live(args: argparse.Namespace) -> Opened:
         fail(f"{type(e).__name__}: {e}")
     if not regions:
         fail("no region: pass --region (or set AWS_REGION / a region in your profile)")
+    if getattr(args, "log_group", None):
+        return _open_logs(args, store, profiles, regions)
     src = LookupSource(targets(profiles, regions), args.endpoint_url)
+    return Opened(store, src.scope(store), src.label, [src])
+
+
+def _open_logs(
+    args: argparse.Namespace, store: Store, profiles: list[str | None], regions: list[str]
+) -> Opened:
+    """--log-group: CloudTrail delivered to CloudWatch Logs, in each profile and region."""
+    from ..sources.logs import LogsSource
+
+    groups = [g.strip() for g in args.log_group.split(",") if g.strip()]
+    if not groups:
+        fail("--log-group: expected a log group name or ARN")
+    src = LogsSource(groups, profiles, regions, args.endpoint_url)
     return Opened(store, src.scope(store), src.label, [src])
 
 

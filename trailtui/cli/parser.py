@@ -179,6 +179,11 @@ def _add_live_args(p: argparse.ArgumentParser) -> None:
     live.add_argument(
         "--endpoint-url", metavar="URL", help="CloudTrail endpoint (default: boto3's)"
     )
+    live.add_argument(
+        "--log-group",
+        metavar="NAME[,NAME]",
+        help="read CloudTrail from CloudWatch Logs group(s) (name or ARN) instead of LookupEvents",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -297,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("instance", metavar="INSTANCE_ID", help="i-…")
     _add_source_args(h)
     h.add_argument("--format", choices=("table", "jsonl"), default="table")
+    _add_live_args(h)
 
     w = sub.add_parser(
         "who",
@@ -307,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("event_id", metavar="EVENT_ID")
     _add_source_args(w)
     w.add_argument("--format", choices=("text", "json"), default="text")
+    _add_live_args(w)
 
     # the explorer's own options live on the main parser
     p.add_argument("--from", dest="from_paths", nargs="+", metavar="PATH", help=argparse.SUPPRESS)

@@ -1,0 +1,543 @@
+"""A local CloudWatch Logs endpoint for FilterLogEvents, speaking JSON 1.1
+(``X-Amz-Target: Logs_20140328.FilterLogEvents``) with AWS's documented behaviour, for real
+boto3 clients pointed at it (AWS_ENDPOINT_URL_CLOUDWATCH_LOGS / AWS_ENDPOINT_URL):
+
+* logGroupName or logGroupIdentifier (a name or an ARN), exactly one (else
+  InvalidParameterException); ResourceNotFoundException for a group that doesn't exist;
+  AccessDeniedException for a group configured as denied
+* logStreamNames (at most 100) or logStreamNamePrefix, not both
+* startTime/endTime in ms, both inclusive, on the log event's timestamp
+* filterPattern: the JSON pattern language, evaluated for real (see ``Pattern``); an invalid
+  pattern is refused with InvalidParameterException, as AWS does
+* limit 1..10,000 (default 10,000) and at most 1 MB of events per page; a page may come back
+  partly full or empty with a nextToken (``scan_cap`` events scanned per call), as AWS warns
+* oldest first (startFromHead=false: newest first, refused for a startTime before 2024)
+* an opaque nextToken bound to the original parameters (else InvalidParameterException)
+* ThrottlingException beyond ``rate`` calls per second per account and region: 5, the
+  FilterLogEvents quota (https://repost.aws/knowledge-center/cloudwatch-logs-throttling:
+  "5 transactions per second (TPS) per account or AWS Region")
+* every call is recorded (time, account, region, parameters, outcome) for the tests
+
+What the pattern language means here, where AWS's documentation is silent, is written down
+in ``Pattern``; trailtui's compiler (trailtui/filter/logs.py) relies on nothing more.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+TARGET = "Logs_20140328.FilterLogEvents"
+_CRED = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/logs/aws4_request")
+SECRET = b"fake-logs-token-key"
+MAX_LIMIT = 10_000
+MAX_PAGE_BYTES = 1024 * 1024
+EVENT_OVERHEAD = 26  # bytes AWS counts per event beside its message
+RATE = 5.0  # FilterLogEvents: transactions per second per account and region
+HEAD_ONLY_BEFORE = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp() * 1000)
+
+REGEX_ALLOWED = set(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    ":_#=@/;,-"  # symbols
+    "^$?[]{}|\\*+."  # operators
+)
+MAX_REGEXES = 2
+MAX_PATTERN = 1024
+
+
+class InvalidPattern(ValueError):
+    pass
+
+
+# --------------------------------------------------------------------------- the pattern language
+
+_MISSING = object()
+_TOKEN = re.compile(
+    r"""\s*(?:
+      (?P<lp>\() | (?P<rp>\)) | (?P<and>&&) | (?P<or>\|\|)
+    | (?P<notexists>NOT\s+EXISTS\b) | (?P<isnull>IS\s+NULL\b)
+    | (?P<istrue>IS\s+TRUE\b) | (?P<isfalse>IS\s+FALSE\b)
+    | (?P<sel>\$(?:\.[A-Za-z_@][\w@-]*|\[\d+\])+)
+    | (?P<op>!=|<=|>=|=|<|>)
+    | (?P<str>"(?:[^"\\]|\\.)*")
+    | (?P<rx>%[^%]*%)
+    | (?P<bare>[^\s()&|"%=!<>]+)
+    )""",
+    re.VERBOSE,
+)
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out = []
+    i = 0
+    text = text.rstrip()
+    while i < len(text):
+        m = _TOKEN.match(text, i)
+        if m is None or m.end() == i:
+            raise InvalidPattern(f"unexpected {text[i : i + 10]!r}")
+        kind = m.lastgroup or ""
+        out.append((kind, m.group(kind)))
+        i = m.end()
+    return out
+
+
+def _select(doc: Any, sel: str) -> Any:
+    v = doc
+    for key, idx in re.findall(r"\.([^.\[]+)|\[(\d+)\]", sel[1:]):
+        if key:
+            if not isinstance(v, dict) or key not in v:
+                return _MISSING
+            v = v[key]
+        else:
+            if not isinstance(v, list) or int(idx) >= len(v):
+                return _MISSING
+            v = v[int(idx)]
+    return v
+
+
+def _wildcard(text: str) -> re.Pattern[str]:
+    return re.compile("".join(".*" if c == "*" else re.escape(c) for c in text) + r"\Z", re.DOTALL)
+
+
+@dataclass
+class Pattern:
+    """A JSON filter pattern, parsed. Semantics (AWS's where documented):
+
+    * ``=``/``!=`` against a quoted or bare string: case-sensitive; ``*`` is a wildcard for any
+      run of characters; a number or a boolean in the event compares by its JSON text
+    * ``%regex%``: searched (``%AUTHORIZED%`` matches "UNAUTHORIZED"), case-sensitive, only
+      the documented characters and operators (no groups, no multibyte), at most two per
+      pattern; ``.`` matches any character
+    * a number on the right: numeric comparison (``<``, ``>``... too)
+    * every comparison on a missing field, null, an object or an array is false, ``!=`` too;
+      ``NOT EXISTS`` is true for a missing field only, ``IS NULL`` for null only
+    * a message that is not a JSON object matches no JSON pattern
+    """
+
+    text: str
+    regexes: int = 0
+
+    def __post_init__(self) -> None:
+        t = self.text.strip()
+        if len(self.text) > MAX_PATTERN:
+            raise InvalidPattern("pattern too long")
+        if not (t.startswith("{") and t.endswith("}")):
+            raise InvalidPattern("only JSON filter patterns are implemented by this fake")
+        self._toks = _tokens(t[1:-1])
+        self._i = 0
+        self._tree = self._or()
+        if self._i != len(self._toks):
+            raise InvalidPattern(f"unexpected {self._toks[self._i][1]!r}")
+        if self.regexes > MAX_REGEXES:
+            raise InvalidPattern(f"at most {MAX_REGEXES} regular expressions in a pattern")
+
+    # parsing -> nested tuples
+    def _peek(self) -> str:
+        return self._toks[self._i][0] if self._i < len(self._toks) else ""
+
+    def _take(self, kind: str) -> str:
+        if self._peek() != kind:
+            raise InvalidPattern(f"expected {kind}, got {self._peek() or 'the end'}")
+        self._i += 1
+        return self._toks[self._i - 1][1]
+
+    def _or(self) -> Any:
+        parts = [self._and()]
+        while self._peek() == "or":
+            self._i += 1
+            parts.append(self._and())
+        return ("or", parts) if len(parts) > 1 else parts[0]
+
+    def _and(self) -> Any:
+        parts = [self._atom()]
+        while self._peek() == "and":
+            self._i += 1
+            parts.append(self._atom())
+        return ("and", parts) if len(parts) > 1 else parts[0]
+
+    def _atom(self) -> Any:
+        if self._peek() == "lp":
+            self._i += 1
+            inner = self._or()
+            self._take("rp")
+            return inner
+        sel = self._take("sel")
+        k = self._peek()
+        if k in ("notexists", "isnull", "istrue", "isfalse"):
+            self._i += 1
+            return (k, sel)
+        op = self._take("op")
+        kind = self._peek()
+        if kind not in ("str", "rx", "bare"):
+            raise InvalidPattern("expected a value")
+        raw = self._take(kind)
+        if kind == "rx":
+            body = raw[1:-1]
+            if not body or any(c not in REGEX_ALLOWED for c in body):
+                raise InvalidPattern(f"unsupported character in regex {raw!r}")
+            if op not in ("=", "!="):
+                raise InvalidPattern("regex with an ordering operator")
+            try:
+                rx = re.compile(body, re.DOTALL)
+            except re.error as e:
+                raise InvalidPattern(f"invalid regex {raw!r}: {e}") from None
+            self.regexes += 1
+            return ("cmp", sel, op, ("rx", rx))
+        if kind == "str":
+            text = re.sub(r"\\(.)", r"\1", raw[1:-1])
+        else:
+            text = raw
+            try:
+                return ("cmp", sel, op, ("num", float(text)))
+            except ValueError:
+                pass
+        if op not in ("=", "!="):
+            raise InvalidPattern("ordering operators compare numbers")
+        return ("cmp", sel, op, ("str", _wildcard(text)))
+
+    # evaluation
+    def matches(self, message: str) -> bool:
+        try:
+            doc = json.loads(message)
+        except ValueError:
+            return False
+        if not isinstance(doc, dict):
+            return False
+        return self._eval(self._tree, doc)
+
+    def _eval(self, node: Any, doc: Any) -> bool:
+        kind = node[0]
+        if kind == "or":
+            return any(self._eval(n, doc) for n in node[1])
+        if kind == "and":
+            return all(self._eval(n, doc) for n in node[1])
+        v = _select(doc, node[1])
+        if kind == "notexists":
+            return v is _MISSING
+        if kind == "isnull":
+            return v is None
+        if kind in ("istrue", "isfalse"):
+            return v is (kind == "istrue")
+        _, _, op, (vk, rhs) = node
+        if v is _MISSING or v is None or isinstance(v, dict | list):
+            return False
+        if vk == "num":
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                return False
+            return {
+                "=": v == rhs,
+                "!=": v != rhs,
+                "<": v < rhs,
+                ">": v > rhs,
+                "<=": v <= rhs,
+                ">=": v >= rhs,
+            }[op]
+        s = (
+            v
+            if isinstance(v, str)
+            else ("true" if v is True else "false" if v is False else str(v))
+        )
+        hit = (rhs.search(s) if vk == "rx" else rhs.match(s)) is not None
+        return hit if op == "=" else not hit
+
+
+# --------------------------------------------------------------------------- the endpoint
+
+
+@dataclass
+class Call:
+    at: float
+    account: str
+    region: str
+    params: dict[str, Any]
+    outcome: str  # ok | throttled | error name
+    returned: int = 0
+
+
+@dataclass(slots=True)
+class LogEvent:
+    timestamp: int
+    stream: str
+    message: str
+    ingestion: int
+    event_id: str
+
+
+def _err(kind: str, msg: str) -> tuple[int, dict[str, Any]]:
+    return 400, {"__type": kind, "message": msg}
+
+
+@dataclass
+class FakeLogs:
+    """Log groups per (account, region, name); access key id -> account."""
+
+    keys: dict[str, str] = field(default_factory=dict)
+    rate: float = RATE  # calls per second per account-region; 0 = unlimited
+    scan_cap: int = 50_000  # stored events one call looks at before answering with a token
+    latency: float = 0.0
+    denied: set[tuple[str, str, str]] = field(default_factory=set)  # (account, region, group)
+    fail_with: dict[tuple[str, str], tuple[int, str, str]] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.groups: dict[tuple[str, str, str], list[LogEvent]] = {}
+        self._lock = threading.Lock()
+        self._recent: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._sorted: set[tuple[str, str, str]] = set()
+        self.server: ThreadingHTTPServer | None = None
+
+    def create_group(self, account: str, region: str, group: str) -> None:
+        self.groups.setdefault((account, region, group), [])
+
+    def put(
+        self,
+        account: str,
+        region: str,
+        group: str,
+        messages: list[tuple[int, str]],
+        stream: str = "",
+    ) -> None:
+        """(timestamp ms, message) pairs into a group's stream."""
+        evs = self.groups.setdefault((account, region, group), [])
+        stream = stream or f"{account}_CloudTrail_{region}"
+        for ts, msg in messages:
+            evs.append(LogEvent(ts, stream, msg, ts + 1000, f"{len(evs):056d}"))
+        self._sorted.discard((account, region, group))
+
+    def put_records(
+        self,
+        account: str,
+        region: str,
+        group: str,
+        records: list[dict[str, Any]],
+        delay_ms: int = 60_000,
+        stream: str = "",
+    ) -> None:
+        """CloudTrail records as CloudTrail delivers them: one JSON message each, the log
+        event's timestamp ``delay_ms`` after the eventTime."""
+        out = []
+        for r in records:
+            t = datetime.fromisoformat(str(r["eventTime"]).replace("Z", "+00:00"))
+            out.append((int(t.timestamp() * 1000) + delay_ms, json.dumps(r)))
+        self.put(account, region, group, out, stream)
+
+    def _events(self, key: tuple[str, str, str]) -> list[LogEvent]:
+        if key not in self._sorted:
+            self.groups[key].sort(key=lambda e: (e.timestamp, e.event_id))
+            self._sorted.add(key)
+        return self.groups[key]
+
+    # ------------------------------------------------------------------ the API
+
+    def handle(self, account: str, region: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        now = time.monotonic()
+        with self._lock:
+            if self.rate:
+                q = self._recent[(account, region)]
+                while q and now - q[0] >= 1.0:
+                    q.popleft()
+                if len(q) >= self.rate:
+                    self.calls.append(Call(time.time(), account, region, body, "throttled"))
+                    return _err("ThrottlingException", "Rate exceeded")
+                q.append(now)
+            call = Call(time.time(), account, region, body, "ok")
+            self.calls.append(call)
+        status, out = self._answer(account, region, body)
+        if status != 200:
+            call.outcome = str(out.get("__type"))
+        else:
+            call.returned = len(out["events"])
+        if self.latency:
+            time.sleep(self.latency)
+        return status, out
+
+    def _answer(
+        self, account: str, region: str, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        if (account, region) in self.fail_with:
+            status, kind, msg = self.fail_with[(account, region)]
+            return status, {"__type": kind, "message": msg}
+        name, ident = body.get("logGroupName"), body.get("logGroupIdentifier")
+        if (name is None) == (ident is None):
+            return _err(
+                "InvalidParameterException",
+                "Provide either logGroupName or logGroupIdentifier, not both.",
+            )
+        group = name
+        if ident is not None:
+            group = ident
+            m = re.fullmatch(r"arn:aws[\w-]*:logs:([\w-]+):(\d{12}):log-group:(.+?)(:\*)?", ident)
+            if m:
+                if (m.group(1), m.group(2)) != (region, account):
+                    return _err(
+                        "ResourceNotFoundException", "The specified log group does not exist."
+                    )
+                group = m.group(3)
+        key = (account, region, str(group))
+        if key in self.denied:
+            arn = f"arn:aws:logs:{region}:{account}:log-group:{group}:*"
+            return _err(
+                "AccessDeniedException",
+                f"User: arn:aws:iam::{account}:user/tester is not authorized to perform: "
+                f"logs:FilterLogEvents on resource: {arn}",
+            )
+        if key not in self.groups:
+            return _err("ResourceNotFoundException", "The specified log group does not exist.")
+        streams, prefix = body.get("logStreamNames"), body.get("logStreamNamePrefix")
+        if streams is not None and prefix is not None:
+            return _err(
+                "InvalidParameterException",
+                "Cannot specify both logStreamNames and logStreamNamePrefix",
+            )
+        if streams is not None and not 1 <= len(streams) <= 100:
+            return _err("InvalidParameterException", "logStreamNames: 1 to 100 names")
+        limit = body.get("limit", MAX_LIMIT)
+        if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            return _err("InvalidParameterException", "limit must be 1..10000")
+        start, end = body.get("startTime"), body.get("endTime")
+        if start is not None and end is not None and start > end:
+            return _err("InvalidParameterException", "startTime must not be after endTime")
+        head = body.get("startFromHead", True)
+        pat: Pattern | None = None
+        if body.get("filterPattern"):
+            try:
+                pat = Pattern(body["filterPattern"])
+            except InvalidPattern as e:
+                return _err("InvalidParameterException", f"Invalid filter pattern: {e}")
+        bound = {
+            k: body.get(k)
+            for k in (
+                "logGroupName",
+                "logGroupIdentifier",
+                "logStreamNames",
+                "logStreamNamePrefix",
+                "startTime",
+                "endTime",
+                "filterPattern",
+            )
+        }
+        offset = 0
+        if body.get("nextToken"):
+            try:
+                tok = json.loads(base64.b64decode(body["nextToken"]))
+                offset, head = int(tok["o"]), bool(tok["h"])
+                if tok["s"] != self._sig(account, region, bound):
+                    raise ValueError("token for other parameters")
+            except (ValueError, KeyError, TypeError):
+                return _err("InvalidParameterException", "The specified nextToken is invalid.")
+        elif not head and (start is None or start < HEAD_ONLY_BEFORE):
+            return _err(
+                "InvalidParameterException",
+                "startFromHead=false is supported only with a startTime on or after 2024-01-01",
+            )
+        scope = [
+            e
+            for e in self._events(key)
+            if (start is None or e.timestamp >= start)
+            and (end is None or e.timestamp <= end)
+            and (streams is None or e.stream in streams)
+            and (prefix is None or e.stream.startswith(prefix))
+        ]
+        if not head:
+            scope.reverse()
+        out: list[dict[str, Any]] = []
+        size = 0
+        i = offset
+        while i < len(scope) and i - offset < self.scan_cap and len(out) < limit:
+            e = scope[i]
+            if pat is None or pat.matches(e.message):
+                n = len(e.message.encode()) + EVENT_OVERHEAD
+                if out and size + n > MAX_PAGE_BYTES:
+                    break
+                size += n
+                out.append(
+                    {
+                        "logStreamName": e.stream,
+                        "timestamp": e.timestamp,
+                        "message": e.message,
+                        "ingestionTime": e.ingestion,
+                        "eventId": e.event_id,
+                    }
+                )
+            i += 1
+        resp: dict[str, Any] = {"events": out, "searchedLogStreams": []}
+        if i < len(scope):
+            tok = {"o": i, "h": head, "s": self._sig(account, region, bound)}
+            resp["nextToken"] = base64.b64encode(json.dumps(tok).encode()).decode()
+        return 200, resp
+
+    @staticmethod
+    def _sig(account: str, region: str, bound: dict[str, Any]) -> str:
+        blob = json.dumps([account, region, bound], sort_keys=True).encode()
+        return hmac.new(SECRET, blob, hashlib.sha256).hexdigest()[:16]
+
+    # ------------------------------------------------------------------ serving
+
+    def start(self) -> str:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                n = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(n)
+                if self.headers.get("X-Amz-Target") != TARGET:
+                    self._send(
+                        400,
+                        {"__type": "UnknownOperationException", "message": "only FilterLogEvents"},
+                    )
+                    return
+                m = _CRED.search(self.headers.get("Authorization", ""))
+                if not m:
+                    self._send(
+                        403, {"__type": "MissingAuthenticationTokenException", "message": "no auth"}
+                    )
+                    return
+                account = fake.keys.get(m.group(1))
+                if account is None:
+                    self._send(
+                        400,
+                        {
+                            "__type": "UnrecognizedClientException",
+                            "message": "The security token included in the request is invalid.",
+                        },
+                    )
+                    return
+                status, body = fake.handle(account, m.group(2), json.loads(raw or b"{}"))
+                self._send(status, body)
+
+            def _send(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("x-amzn-RequestId", "fake")
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+    def ok_calls(self) -> list[Call]:
+        return [c for c in self.calls if c.outcome == "ok"]

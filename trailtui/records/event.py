@@ -418,3 +418,71 @@ def parse_lookup_item(item: dict[str, Any]) -> Event:
         }
         return parse_record({k: v for k, v in rec.items() if v is not None}, item)
     return parse_record(item)
+
+
+class RecordReader:
+    """parse_record's fields of plain CloudTrail records (a ``Records`` file's), without
+    building an Event: the same values, with the principal worked out once per distinct
+    userIdentity (and eventSource, eventType) and each eventTime string parsed once.
+
+    ``fields(record)`` returns (event_id, ts_ms, name, source, event_type, category,
+    read_only, region, account, principal, source_ip, user_agent, error_code, resources,
+    issued_key) and redacts the record's secrets as parse_record does; it raises ParseError
+    (or TypeError...) where parse_record would, and returns None for a record it leaves to
+    parse_record (lower-case keys)."""
+
+    def __init__(self) -> None:
+        self._principals: dict[tuple[Any, ...], Principal] = {}
+        self._times: dict[str, int] = {}
+
+    def fields(self, record: Any) -> tuple[Any, ...] | None:
+        if not isinstance(record, dict):
+            raise ParseError(f"record is a {type(record).__name__}, not an object")
+        if "eventTime" not in record and "eventName" not in record and "eventID" not in record:
+            return None
+        r = record
+        when = r.get("eventTime")
+        ts = self._times.get(when) if type(when) is str else None
+        if ts is None:
+            ts = int(parse_time(when if when else None).timestamp() * 1000)
+            if type(when) is str:
+                if len(self._times) > 200_000:
+                    self._times.clear()
+                self._times[when] = ts
+        name = _s(r.get("eventName"))
+        source = _s(r.get("eventSource"))
+        etype = _s(r.get("eventType"))
+        if not name or not source:
+            ins = r.get("insightDetails")
+            if isinstance(ins, dict):
+                name = name or _s(ins.get("eventName"))
+                source = source or _s(ins.get("eventSource"))
+        ui = r.get("userIdentity")
+        key = (orjson.dumps(ui) if isinstance(ui, dict) else None, _s(r.get("eventSource")), etype)
+        p = self._principals.get(key)
+        if p is None:
+            p = parse_principal(ui, r)
+            if len(self._principals) > 50_000:
+                self._principals.clear()
+            self._principals[key] = p
+        event_id = _s(r.get("eventID")) or derive_event_id(r)
+        category = _s(r.get("eventCategory"))
+        if not category and etype == "AwsCloudTrailInsight":
+            category = "Insight"
+        return (
+            event_id,
+            ts,
+            name,
+            source,
+            etype,
+            category,
+            _bool(r.get("readOnly")),
+            _s(r.get("awsRegion")),
+            _s(r.get("recipientAccountId")) or p.account,
+            p,
+            _s(r.get("sourceIPAddress")),
+            _s(r.get("userAgent")),
+            _s(r.get("errorCode")),
+            _resources(r, None),
+            issued_key(name, r),
+        )

@@ -446,7 +446,7 @@ class RecordReader:
         if ts is None:
             ts = int(parse_time(when if when else None).timestamp() * 1000)
             if type(when) is str:
-                if len(self._times) > 200_000:
+                if len(self._times) > 20_000:
                     self._times.clear()
                 self._times[when] = ts
         name = _s(r.get("eventName"))
@@ -462,7 +462,7 @@ class RecordReader:
         p = self._principals.get(key)
         if p is None:
             p = parse_principal(ui, r)
-            if len(self._principals) > 50_000:
+            if len(self._principals) > 10_000:
                 self._principals.clear()
             self._principals[key] = p
         event_id = _s(r.get("eventID")) or derive_event_id(r)

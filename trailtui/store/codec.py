@@ -4,6 +4,7 @@ Single zstd/zlib records, as version 2 caches hold them, still read (the v2 conv
 
 from __future__ import annotations
 
+import re
 import threading
 import zlib
 
@@ -70,6 +71,7 @@ def decompress_raw(blob: bytes) -> str:
 # ------------------------------------------------------------------ event ids
 
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def eid_key(event_id: str) -> tuple[bytes | str, str | None]:
@@ -78,6 +80,8 @@ def eid_key(event_id: str) -> tuple[bytes | str, str | None]:
     The key is the same for two spellings that differ only in ASCII case (as SQLite's NOCASE
     compared them before): a UUID (what CloudTrail writes) is its 16 bytes, anything else its
     ASCII-folded text. The text is kept only when the key does not give it back."""
+    if _UUID.fullmatch(event_id) is not None:  # the usual case: a lower-case UUID
+        return bytes.fromhex(event_id.replace("-", "")), None
     low = event_id.translate(_LOWER)
     if len(low) == 36 and low[8] == "-" and low[13] == "-" and low[18] == "-" and low[23] == "-":
         h = low[:8] + low[9:13] + low[14:18] + low[19:23] + low[24:]

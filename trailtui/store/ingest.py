@@ -153,6 +153,7 @@ class Writer:
         resources: list[tuple[int, int, int, int]] = []
         issued: list[tuple[int, int]] = []
         extra: list[tuple[int, int]] = []
+        files: list[tuple[int, FileRecord]] = []
         out: list[IngestStats] = []
         for b in batches:
             st = IngestStats(duplicates=b.duplicates)
@@ -195,7 +196,8 @@ class Writer:
                 if ev is not None:
                     issued.append((g[key], ev))
             if b.file is not None:
-                self._record_file(c, oid, b.file, now)
+                files.append((oid, b.file))
+        self._record_files(c, files, now)
         c.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)", chunks)
         c.executemany("INSERT INTO blobs VALUES (?, ?)", blobs)
         c.executemany(
@@ -207,17 +209,26 @@ class Writer:
         return out
 
     @staticmethod
-    def _record_file(c: sqlite3.Connection, oid: int, f: FileRecord, now: int) -> None:
-        lost = reject_summary(f)
-        c.execute(
-            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (oid, f.size, f.mtime_ns, f.etag, f.events, 0 if lost is None else max(lost[2], 1),
-             clean(f.error), now),
-        )  # fmt: skip
-        c.execute("DELETE FROM rejects WHERE uri = ?", (f.uri,))
-        if lost is not None:
-            where, why, n = lost
-            c.execute(
-                "INSERT INTO rejects VALUES (?, ?, ?, ?, ?)",
-                (clean(f.uri), clean(where), clean(why), n, now),
+    def _record_files(c: sqlite3.Connection, files: list[tuple[int, FileRecord]], now: int) -> None:
+        """What was read of each file, and (one row a file) what it lost: a file read again
+        replaces what was said of it."""
+        rows, rejects = [], []
+        for oid, f in files:
+            lost = reject_summary(f)
+            rows.append(
+                (oid, f.size, f.mtime_ns, f.etag, f.events,
+                 0 if lost is None else max(lost[2], 1), clean(f.error), now)
+            )  # fmt: skip
+            if lost is not None:
+                rejects.append((clean(f.uri), clean(lost[0]), clean(lost[1]), lost[2], now))
+        again = [
+            (oid,)
+            for oid, _ in files
+            if c.execute("SELECT 1 FROM files WHERE origin = ?", (oid,)).fetchone() is not None
+        ]
+        if again:
+            c.executemany(
+                "DELETE FROM rejects WHERE uri = (SELECT uri FROM origins WHERE id = ?)", again
             )
+        c.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        c.executemany("INSERT INTO rejects VALUES (?, ?, ?, ?, ?)", rejects)

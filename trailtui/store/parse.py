@@ -25,8 +25,11 @@ from ..records.event import ParseError, RecordReader, raw_bytes
 from ..records.inputs import MAX_FILE_BYTES, ParseResult, parse_bytes, parse_file
 from .batch import BatchBuilder, FileBatch, FileRecord, batch_of
 
-TASK_BYTES = 512 * 1024  # files (gzip bytes) sent to a worker at a time, about
-IN_FLIGHT = 4  # tasks per worker queued ahead
+TASK_BYTES = 96 * 1024  # files (gzip bytes) sent to a worker at a time, about
+TASK_FILES = 16  # and at most this many files
+# work queued ahead of the writer: enough that the parsers stay busy while a transaction is
+# written (~20k events), little enough that memory does not grow with the number of files
+IN_FLIGHT_BYTES = 8 * 1024**2
 
 
 @dataclass(slots=True, frozen=True)
@@ -124,9 +127,13 @@ def parse_job(job: FileJob) -> FileBatch:
     return batch_of(events, job.uri, job.kind, rec)
 
 
+_done = [0]
+
+
 def _parse_many(jobs: list[FileJob]) -> list[FileBatch]:
     out = [parse_job(j) for j in jobs]
-    gc.collect(0)
+    _done[0] += 1
+    gc.collect(2 if _done[0] % 64 == 0 else 0)  # the collector is off in workers: see below
     return out
 
 
@@ -141,13 +148,17 @@ def default_workers() -> int:
     return min(2, os.cpu_count() or 1)
 
 
+def _size(j: FileJob) -> int:
+    return j.size or (len(j.data) if j.data is not None else 0) or 1
+
+
 def _tasks(jobs: Iterable[FileJob]) -> Iterator[list[FileJob]]:
     task: list[FileJob] = []
     size = 0
     for j in jobs:
         task.append(j)
-        size += j.size or (len(j.data) if j.data is not None else 0) or 1
-        if size >= TASK_BYTES or len(task) >= 64:
+        size += _size(j)
+        if size >= TASK_BYTES or len(task) >= TASK_FILES:
             yield task
             task, size = [], 0
     if task:
@@ -163,15 +174,20 @@ def parse_jobs(jobs: Iterable[FileJob], workers: int | None = None) -> Iterator[
         return
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["trailtui.store.parse"])
-    pending: deque[Future[list[FileBatch]]] = deque()
+    pending: deque[tuple[Future[list[FileBatch]], int]] = deque()
+    queued = 0
     with ProcessPoolExecutor(n, mp_context=ctx, initializer=_init_worker) as pool:
         try:
             for task in _tasks(jobs):
-                pending.append(pool.submit(_parse_many, task))
-                while len(pending) >= n * IN_FLIGHT:
-                    yield from pending.popleft().result()
+                size = sum(_size(j) for j in task)
+                pending.append((pool.submit(_parse_many, task), size))
+                queued += size
+                while queued >= IN_FLIGHT_BYTES or len(pending) >= 64 * n:
+                    fut, size = pending.popleft()
+                    queued -= size
+                    yield from fut.result()
             while pending:
-                yield from pending.popleft().result()
+                yield from pending.popleft()[0].result()
         finally:
-            for f in pending:
+            for f, _ in pending:
                 f.cancel()

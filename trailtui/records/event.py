@@ -449,26 +449,62 @@ class RecordReader:
                 if len(self._times) > 20_000:
                     self._times.clear()
                 self._times[when] = ts
-        name = _s(r.get("eventName"))
-        source = _s(r.get("eventSource"))
-        etype = _s(r.get("eventType"))
+        # _s inlined for the common case (a str): this runs once per record
+        v = r.get("eventName")
+        name = v if type(v) is str else _s(v)
+        v = r.get("eventSource")
+        source = v if type(v) is str else _s(v)
+        v = r.get("eventType")
+        etype = v if type(v) is str else _s(v)
         if not name or not source:
             ins = r.get("insightDetails")
             if isinstance(ins, dict):
                 name = name or _s(ins.get("eventName"))
                 source = source or _s(ins.get("eventSource"))
         ui = r.get("userIdentity")
-        key = (orjson.dumps(ui) if isinstance(ui, dict) else None, _s(r.get("eventSource")), etype)
+        key = (orjson.dumps(ui) if type(ui) is dict else None, _s(r.get("eventSource")), etype)
         p = self._principals.get(key)
         if p is None:
             p = parse_principal(ui, r)
             if len(self._principals) > 10_000:
                 self._principals.clear()
             self._principals[key] = p
-        event_id = _s(r.get("eventID")) or derive_event_id(r)
-        category = _s(r.get("eventCategory"))
+        v = r.get("eventID")
+        event_id = (v if type(v) is str else _s(v)) or derive_event_id(r)
+        v = r.get("eventCategory")
+        category = v if type(v) is str else _s(v)
         if not category and etype == "AwsCloudTrailInsight":
             category = "Insight"
+        v = r.get("recipientAccountId")
+        account = (v if type(v) is str else _s(v)) or p.account
+        ro = r.get("readOnly")
+        if type(ro) is not bool:
+            ro = _bool(ro)
+        v = r.get("awsRegion")
+        region = v if type(v) is str else _s(v)
+        v = r.get("sourceIPAddress")
+        ip = v if type(v) is str else _s(v)
+        v = r.get("userAgent")
+        agent = v if type(v) is str else _s(v)
+        v = r.get("errorCode")
+        error = v if type(v) is str else _s(v)
+        res = r.get("resources")
+        rq = r.get("requestParameters")
+        rs = r.get("responseElements")
+        if (
+            res is None
+            and not (
+                type(rq) is dict
+                and ("instancesSet" in rq or "instanceId" in rq or "resourcesSet" in rq)
+            )
+            and not (
+                type(rs) is dict
+                and ("instancesSet" in rs or "instanceId" in rs or "resourcesSet" in rs)
+            )
+        ):
+            resources: list[tuple[str, str]] = []  # what _resources would find: nothing
+        else:
+            resources = _resources(r, None)
         return (
             event_id,
             ts,
@@ -476,13 +512,13 @@ class RecordReader:
             source,
             etype,
             category,
-            _bool(r.get("readOnly")),
-            _s(r.get("awsRegion")),
-            _s(r.get("recipientAccountId")) or p.account,
+            ro,
+            region,
+            account,
             p,
-            _s(r.get("sourceIPAddress")),
-            _s(r.get("userAgent")),
-            _s(r.get("errorCode")),
-            _resources(r, None),
+            ip,
+            agent,
+            error,
+            resources,
             issued_key(name, r),
         )

@@ -74,7 +74,7 @@ class BatchBuilder:
 
     def __init__(self, origin: str, kind: str, file: FileRecord | None = None) -> None:
         self.batch = FileBatch(origin, kind, file)
-        self._local: dict[tuple[Any, ...], int] = {}
+        self._maps: list[dict[Any, int]] = [{} for _ in TABLES]
         self._seen: set[bytes | str] = set()
         self._lines: list[bytes] = []
         self._bytes = 0
@@ -82,11 +82,12 @@ class BatchBuilder:
         self._principals: dict[int, tuple[int, int, Principal]] = {}
 
     def value(self, v: tuple[Any, ...]) -> int:
-        i = self._local.get(v)
-        if i is None:
-            i = self._local[v] = len(self.batch.values)
-            self.batch.values.append(v)
-        return i
+        """The batch's number for a value (table number, *columns)."""
+        key = v[1] if len(v) == 2 else v[1:]
+        if v[0] == T_KIND:
+            key = (*v[1:5], None if v[5] is None else bool(v[5]))
+        i = self._maps[v[0]].get(key)
+        return self._new(v[0], key) if i is None else i
 
     def add_event(self, ev: Event) -> None:
         p = ev.principal
@@ -111,33 +112,86 @@ class BatchBuilder:
             ev.issued_key,
         )  # fmt: skip
 
+    def _new(self, tno: int, key: Any) -> int:
+        """A value not seen in this batch yet (key: the column, or the columns' tuple)."""
+        i = self._maps[tno][key] = len(self.batch.values)
+        if tno == T_KIND:
+            name, source, etype, category, ro = key
+            self.batch.values.append(
+                (T_KIND, name, source, etype, category, None if ro is None else int(ro))
+            )
+        else:
+            self.batch.values.append((tno, *key) if isinstance(key, tuple) else (tno, key))
+        return i
+
     def add_fields(self, f: tuple[Any, ...], line: bytes) -> None:
-        """A record as RecordReader.fields gives it, and its raw JSON."""
+        """A record as RecordReader.fields gives it, and its raw JSON (the hot path: each
+        table's values are looked up by their own text, no tuple built)."""
         (event_id, ts, name, source, etype, category, ro, region, account, p, ip, agent,
          error, resources, issued_key) = f  # fmt: skip
-        L = self.value
+        key, text = eid_key(event_id)
+        if key in self._seen:
+            self.batch.duplicates += 1
+            return
+        self._seen.add(key)
+        m = self._maps
+        new = self._new
+        kind_key = (name, source, etype, category, ro)
+        kind = m[T_KIND].get(kind_key)
+        if kind is None:
+            kind = new(T_KIND, kind_key)
+        reg = m[T_REGION].get(region)
+        if reg is None:
+            reg = new(T_REGION, region)
+        acct = m[T_ACCOUNT].get(account)
+        if acct is None:
+            acct = new(T_ACCOUNT, account)
         got = self._principals.get(id(p))
         if got is None:
-            pid = L((T_PRINCIPAL, p.display, p.type, p.arn, p.user_name, p.session_name,
-                     p.lookup_username, p.invoked_by, p.source_identity))  # fmt: skip
-            got = self._principals[id(p)] = (pid, L((T_KEY, p.access_key)), p)
-        self.add(
-            event_id,
-            ts,
-            line,
-            (
-                L((T_KIND, name, source, etype, category, None if ro is None else int(ro))),
-                L((T_REGION, region)),
-                L((T_ACCOUNT, account)),
-                got[0],
-                got[1],
-                L((T_IP, ip)),
-                L((T_AGENT, agent)),
-                L((T_ERROR, error)),
-            ),
-            resources,
-            issued_key,
-        )
+            pk = (p.display, p.type, p.arn, p.user_name, p.session_name, p.lookup_username,
+                  p.invoked_by, p.source_identity)  # fmt: skip
+            pid = m[T_PRINCIPAL].get(pk)
+            if pid is None:
+                pid = new(T_PRINCIPAL, pk)
+            kid = m[T_KEY].get(p.access_key)
+            if kid is None:
+                kid = new(T_KEY, p.access_key)
+            got = self._principals[id(p)] = (pid, kid, p)
+        ipi = m[T_IP].get(ip)
+        if ipi is None:
+            ipi = new(T_IP, ip)
+        ag = m[T_AGENT].get(agent)
+        if ag is None:
+            ag = new(T_AGENT, agent)
+        er = m[T_ERROR].get(error)
+        if er is None:
+            er = new(T_ERROR, error)
+        b = self.batch
+        row = len(b.rows)
+        b.rows.append(
+            (key, text, ts, len(b.chunks), len(self._lines), kind, reg, acct, got[0], got[1],
+             ipi, ag, er)
+        )  # fmt: skip
+        self._lines.append(line)
+        self._t.append(ts)
+        self._bytes += len(line)
+        if resources:
+            names, types = m[T_RNAME], m[T_RTYPE]
+            for pos, (typ, rname) in enumerate(resources):
+                n = names.get(rname)
+                if n is None:
+                    n = new(T_RNAME, rname)
+                t = types.get(typ)
+                if t is None:
+                    t = new(T_RTYPE, typ)
+                b.resources.append((row, pos, n, t))
+        if issued_key:
+            kid = m[T_KEY].get(issued_key)
+            if kid is None:
+                kid = new(T_KEY, issued_key)
+            b.issued.append((row, kid))
+        if len(self._lines) >= CHUNK_LINES or self._bytes >= CHUNK_BYTES:
+            self._flush()
 
     def add(
         self,

@@ -18,6 +18,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -170,8 +171,30 @@ def main() -> None:
     print(
         f"from moto S3 ({st.objects} objects, {st.bytes / 1e6:.1f} MB): {st.events:,} events in {secs:.2f}s = {st.events / secs:,.0f} events/s"
     )
+    planning(client, store)
     server.stop()
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def planning(client: Any, store: Store) -> None:
+    """The cost of planning a window: ListObjectsV2 calls and time to list a 90-day and a
+    5000-day window over the same bucket (its objects span a few days), and a reopen that reads
+    nothing new."""
+    from trailtui.sources.s3 import S3Location, S3Trail
+
+    end = datetime(2026, 11, 30, tzinfo=UTC)
+    for days in (90, 5000):
+        for what in ("plan", "reopen"):
+            trail = S3Trail(client, S3Location.parse("s3://bench"))
+            t = time.perf_counter()
+            if what == "plan":
+                n = sum(len(b) for b in trail.plan(end - timedelta(days=days), end))
+            else:
+                st = trail.ingest(store, end - timedelta(days=days), end)
+                n = st.skipped
+            secs = time.perf_counter() - t
+            print(f"{days}-day window, {what}: {trail.stats.lists} ListObjectsV2 calls, "
+                  f"{trail.stats.days_total} days hold objects, {n} objects, {secs:.2f}s")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -321,6 +321,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--filter", metavar="FILTER", help="open with this filter")
     p.add_argument("--bookmark", metavar="NAME", help="open with a saved filter")
     p.add_argument("--case", default="default", metavar="NAME", help="the case pins go to")
+    p.add_argument(
+        "--follow",
+        action="store_true",
+        help="open in follow mode: new events appear as they arrive (ctrl+t pauses)",
+    )
     _add_live_args(p)
     p.add_argument("--cache", type=Path, metavar="PATH", help="cache database file")
     return p

@@ -190,7 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="trailtui",
         description="Explore AWS CloudTrail events from the terminal.",
-        epilog="Commands: ingest, query, history, who, bookmarks, case, verify, gaps. Without a command, "
+        epilog="Commands: ingest, query, watch, alarm, history, who, bookmarks, case, verify, "
+        "gaps. Without a command, "
         "opens the explorer.",
     )
     p.add_argument("--version", action="version", version=_version())
@@ -284,6 +285,42 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--until", metavar="WHEN", help="end of the window")
     g.add_argument("--format", choices=("text", "json"), default="text")
     _add_live_args(g)
+
+    wa = sub.add_parser(
+        "watch",
+        help="print each new event matching a filter as it arrives",
+        description="Print each new matching event as it arrives, oldest first, until Ctrl-C "
+        "or SIGTERM. The first run starts from now (--since asks for a backlog); what was "
+        "printed is kept in the cache, so a restart repeats nothing and prints what arrived "
+        "while it was stopped. --exec runs a command per event with the raw event on its "
+        "stdin (split like a shell would, never run by one); its failure is reported on "
+        "stderr and the watch goes on.",
+    )
+    wa.add_argument(
+        "filter",
+        nargs="*",
+        default="",
+        action=_Terms,
+        metavar="FILTER",
+        help="filter, e.g. 'name:StopInstances' (terms may be separate)",
+    )
+    _add_source_args(wa)
+    wa.add_argument("--bookmark", metavar="NAME", help="a saved filter (ANDed with FILTER)")
+    wa.add_argument("--format", choices=("table", "jsonl"), default="table", help="output")
+    wa.add_argument("--since", metavar="WHEN", help="first run: print the backlog from WHEN")
+    wa.add_argument(
+        "--exec",
+        metavar="CMD",
+        help="run CMD for each event, the raw event on its stdin, e.g. --exec 'notify.sh -v'",
+    )
+    wa.add_argument(
+        "--every",
+        type=float,
+        metavar="SECONDS",
+        help="seconds between polls (default: the source's: 3 for logs and folders, 15 for "
+        "LookupEvents, 20 for S3)",
+    )
+    _add_live_args(wa)
 
     c = sub.add_parser("case", help="pinned evidence: show or export a case")
     csub = c.add_subparsers(dest="action", required=True, parser_class=_Parser)

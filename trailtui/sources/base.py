@@ -106,6 +106,29 @@ def poll_filter(f: Filter, since: datetime) -> Filter:
     return f.with_window(max(f.since, since) if f.since else since, None)
 
 
+def poll(
+    store: Store,
+    src: Source,
+    f: Filter,
+    since: datetime,
+    cancelled: Callable[[], bool] = never,
+    max_reads: int = 50,
+) -> bool:
+    """One follow poll of a source (the explorer's follow mode, ``trailtui watch``): refresh,
+    then read the filter's window from ``since`` to now into the store, whole (the store
+    drops what it holds). False when cancelled or left unfinished after ``max_reads`` reads;
+    raises SourceError."""
+    src.refresh()
+    pf = poll_filter(f, since)
+    for _ in range(max_reads):
+        if cancelled():
+            return False
+        if src.done(pf):
+            return True
+        src.read(store, pf, lambda: None, cancelled, never)
+    return src.done(pf)
+
+
 def window_of(f: Filter, now: datetime | None = None) -> tuple[datetime | None, datetime]:
     """The time window a filter asks for (no end = now)."""
     return f.since, f.until or now or datetime.now(UTC)

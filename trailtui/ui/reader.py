@@ -23,14 +23,13 @@ from textual.worker import get_current_worker
 
 from ..filter.language import Filter
 from ..investigate.integrity import can_verify, verify_source
-from ..sources.base import Source, SourceError, never, poll_filter, window_of
+from ..sources.base import Source, SourceError, poll, poll_filter, window_of
 from ..store.store import Row
 from .base import AHEAD, AppBase
 from .screens.report import ReportScreen
 
 REPAINT_EVERY = 0.3  # seconds: the list reloads ~3 times a second at most while pages land
 FOLLOW_TICK = 0.25  # seconds: how often follow mode looks whether a source is due
-MAX_POLL_READS = 50  # reads of one poll window before a source is left for the next poll
 
 
 class ReaderMixin(AppBase):
@@ -242,14 +241,9 @@ class ReaderMixin(AppBase):
         errors: list[str] = []
         for src, pf in plans:
             try:
-                src.refresh()
-                for _ in range(MAX_POLL_READS):
-                    if src.done(pf) or gone():
-                        break
-                    src.read(self.store, pf, lambda: None, gone, never)
-                else:
-                    continue
-                self._polled[id(src)] = started
+                assert pf.since is not None
+                if poll(self.store, src, f, pf.since, gone):
+                    self._polled[id(src)] = started
             except SourceError as e:
                 errors.append(str(e))
             except Exception as e:  # a backend's own error: one line, the rest goes on

@@ -322,6 +322,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_live_args(wa)
 
+    al = sub.add_parser(
+        "alarm",
+        help="saved filters as CloudWatch alarms: create, list, delete",
+        description="A bookmark becomes a metric filter on the trail's log group (its pattern "
+        "compiled exactly: values match case-sensitively, as typed) and an alarm notifying an "
+        "SNS topic. --preset cis creates the CIS AWS Foundations Benchmark's CloudTrail "
+        "monitoring set (also built-in bookmarks cis-*: explore them first). Ours are named "
+        "trailtui-<bookmark>.",
+    )
+    asub = al.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    ac = asub.add_parser("create", help="a metric filter and an alarm from a bookmark or preset")
+    ac.add_argument("--bookmark", metavar="NAME", help="the saved filter (e.g. cis-root-use)")
+    ac.add_argument("--preset", choices=("cis",), help="the CIS benchmark's monitoring set")
+    ac.add_argument("--log-group", required=True, metavar="NAME", help="the trail's log group")
+    ac.add_argument("--topic", required=True, metavar="SNS_ARN", help="SNS topic to notify")
+    ac.add_argument("--threshold", type=float, default=1.0, metavar="N", help="events (default 1)")
+    ac.add_argument(
+        "--period", type=int, default=300, metavar="SECONDS", help="per period (default 300)"
+    )
+    ac.add_argument("--dry-run", action="store_true", help="print the patterns, create nothing")
+    alist = asub.add_parser("list", help="our alarms (trailtui-*) with their state")
+    ad = asub.add_parser("delete", help="an alarm and its metric filter")
+    ad.add_argument("name", metavar="NAME", help="trailtui-<bookmark> (the prefix may be left out)")
+    for sp in (ac, alist, ad):
+        sp.add_argument("--profile", metavar="NAME", help="AWS profile")
+        sp.add_argument("--region", metavar="REGION", help="region (default: boto3's)")
+
     c = sub.add_parser("case", help="pinned evidence: show or export a case")
     csub = c.add_subparsers(dest="action", required=True, parser_class=_Parser)
     cshow = csub.add_parser("show", help="the pins of a case, oldest first")

@@ -245,6 +245,40 @@ CATALOGUE: tuple[Field, ...] = (
         pivots=("tlsVersion",),
         record=("tlsDetails.tlsVersion",),
     ),
+    # one JSON path each, as CloudTrail writes them: what the CIS benchmark's metric filters
+    # test (usertype:Root -invokedby:*, mfa:, login:, errmsg:), so they can be explored too
+    Field(
+        "usertype",
+        "identity type: Root, IAMUser, AssumedRole, AWSService, ... (userIdentity.type)",
+        "usertype:Root",
+        record=("userIdentity.type",),
+    ),
+    Field(
+        "invokedby",
+        "the service that made the call for the principal (userIdentity.invokedBy)",
+        "invokedby:ec2.amazonaws.com  -invokedby:*",
+        record=("userIdentity.invokedBy",),
+    ),
+    Field(
+        "mfa",
+        "console sign-in with MFA: Yes or No (additionalEventData.MFAUsed)",
+        "mfa:No",
+        pivots=("MFAUsed",),
+        record=("additionalEventData.MFAUsed",),
+    ),
+    Field(
+        "login",
+        "console sign-in outcome: Success or Failure (responseElements.ConsoleLogin)",
+        "login:Failure",
+        pivots=("ConsoleLogin",),
+        record=("responseElements.ConsoleLogin",),
+    ),
+    Field(
+        "errmsg",
+        "error message (errorMessage)",
+        'errmsg:"Failed authentication"',
+        record=("errorMessage",),
+    ),
     Field("since", "start of the time window: 2d, 3h, 2024-05-01T12:00", "since:2d", kind="time"),
     Field("until", "end of the time window: 1h, 2024-05-01", "until:2024-05-01", kind="time"),
 )

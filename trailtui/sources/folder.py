@@ -12,6 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ from ..records.inputs import parse_file
 from ..store.batch import FileBatch, FileRecord
 from ..store.parse import FileJob, parse_jobs
 from ..store.store import Store
-from .base import never
+from .base import Follow, never
 from .progress import ReadStats
 
 if TYPE_CHECKING:
@@ -332,6 +333,9 @@ class FolderTrail:
 
     refreshable = True
     default_window = "all"
+    # new files (`aws s3 sync` in a loop, a collector writing): a trail file holds events
+    # up to ~15 minutes older than its delivery
+    follow: Follow | None = Follow(3.0, timedelta(minutes=20), "looking for new files every 3 s")
 
     def scope(self, store: Store) -> list[int]:
         return [i for p in self.paths for i in store.root_scope(origin_uri(p))]

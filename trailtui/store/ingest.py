@@ -53,6 +53,24 @@ def reject_summary(f: FileRecord) -> tuple[str, str, int] | None:
     return where, reason, n
 
 
+_ROWS_PER_STATEMENT = 20
+
+
+def _insert_many(c: sqlite3.Connection, head: str, width: int, rows: list[tuple[Any, ...]]) -> None:
+    """executemany with 20 rows a statement: a third less time per row than one a statement
+    (measured: binding and stepping, not the B-trees, is most of an insert here)."""
+    one = "(" + ",".join("?" * width) + ")"
+    per = _ROWS_PER_STATEMENT
+    full = len(rows) // per * per
+    if full:
+        c.executemany(
+            f"{head} {','.join([one] * per)}",
+            [tuple(x for r in rows[i : i + per] for x in r) for i in range(0, full, per)],
+        )
+    if full < len(rows):
+        c.executemany(f"{head} {one}", rows[full:])
+
+
 class Writer:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -179,10 +197,7 @@ class Writer:
                 )  # fmt: skip
             plans.append((b, st, oid, g, event_of, cbase))
         before = c.total_changes
-        c.executemany(
-            "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            events,
-        )
+        _insert_many(c, "INSERT OR IGNORE INTO events VALUES", 14, events)
         missing: dict[int, tuple[int, int]] = {}  # optimistic id -> the cached event's
         if c.total_changes - before != len(events):
             have = {

@@ -106,3 +106,18 @@ def test_fast_path_declines_what_it_does_not_read() -> None:
         b"\x1f\x8b\x08\x00garbage",
     ):
         assert parse_records_file(job, data) is None, data
+
+
+def test_big_files_are_read_a_slice_at_a_time_with_the_same_result() -> None:
+    """Files over 2 MB are cut where records start and parsed 500 records at a time; a cut
+    that falls inside a record (a nested object that starts like a record) is noticed and the
+    file is parsed whole: the same batch either way."""
+    base = {"eventVersion": "1.08", **RECORD, "requestParameters": {"pad": "x" * 800}}
+    recs = [{**base, "eventID": f"big-{i}"} for i in range(3000)]
+    nested = {**base, "eventID": "nested", "requestParameters": {"items": [1, {**base}]}}
+    for variant in (recs, [*recs[:100], nested, *recs[100:]], [*recs[:2700], nested, *recs[2700:]]):
+        data = json.dumps({"Records": variant}, separators=(",", ":")).encode()
+        assert len(data) > 2 * 1024**2
+        fast, general = _both(data)
+        assert fast == general
+        assert fast[4] == len(variant)

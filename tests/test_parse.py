@@ -77,6 +77,11 @@ def test_fast_path_equals_the_general_parser_on_odd_records() -> None:
         {**RECORD, "eventID": RECORD["eventID"].upper()},  # the same id, other case: a duplicate
         {**RECORD, "eventID": "x-1", "eventTime": "2024-05-01 12:00:00"},
         {**RECORD, "eventID": "x-2", "eventTime": None},  # rejected
+        {**RECORD, "eventID": "t-1", "eventTime": "2024-05-01T12:00:60Z"},  # rejected
+        {**RECORD, "eventID": "t-2", "eventTime": "2024-02-30T00:00:00Z"},  # rejected
+        {**RECORD, "eventID": "t-3", "eventTime": "2024-05-01T12:00:00.123Z"},
+        {**RECORD, "eventID": "t-4", "eventTime": "2024-05-01T12:00:09+02:00"},
+        {**RECORD, "eventID": "t-5", "eventTime": "2024-05-01T12:00:59Z"},
         {**RECORD, "eventID": "x-3", "userIdentity": "odd", "readOnly": "TRUE"},
         {**RECORD, "eventID": "x-4", "eventSource": {"odd": 1}, "userIdentity": {"type": "AWSService"}},
         {k: v for k, v in RECORD.items() if k != "eventID"},  # a derived id
@@ -90,7 +95,7 @@ def test_fast_path_equals_the_general_parser_on_odd_records() -> None:
     fast, general = _both(json.dumps({"Records": recs}).encode())
     assert fast == general
     assert b"tok" not in b"".join(fast[1]) and b"<redacted by trailtui>" in b"".join(fast[1])
-    assert fast[6] == 1 and len(fast[5]) == 2
+    assert fast[6] == 1 and len(fast[5]) == 4
     gz = gzip.compress(json.dumps({"Records": recs}).encode())
     assert _both(gz)[0] == fast
 

@@ -28,7 +28,7 @@ _ZDICT = (
     b'"previousState":{"code":80,"name":"stopped"}'
 )
 
-LEVEL = 3
+LEVEL = 1  # measured on the 1M folder: 1.5x faster than 3 for 2% more bytes; decompresses as fast
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 _local = threading.local()

@@ -46,7 +46,6 @@ class FileJob:
 
 
 _READER = RecordReader()  # caches principals and times across the files of this process
-_CONTAINER_KEYS = ("Records", "Events", "CloudTrailEvent", "digestStartTime")
 
 
 BIG_FILE = 2 * 1024**2  # bigger files are parsed a slice of records at a time
@@ -122,8 +121,12 @@ def _records_file(job: FileJob, data: bytes, slices: bool) -> FileBatch | None:
     n = 0
     fields = _READER.fields
     for i, r in enumerate(recs):
-        if isinstance(r, dict) and (
-            any(k in r for k in _CONTAINER_KEYS) or ("EventId" in r and "eventID" not in r)
+        if type(r) is dict and (
+            "Records" in r
+            or "Events" in r
+            or "CloudTrailEvent" in r
+            or "digestStartTime" in r
+            or ("EventId" in r and "eventID" not in r)
         ):
             return None  # a container or a LookupEvents item: the general parser's
         try:

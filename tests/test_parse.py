@@ -77,6 +77,11 @@ def test_fast_path_equals_the_general_parser_on_odd_records() -> None:
         {**RECORD, "eventID": RECORD["eventID"].upper()},  # the same id, other case: a duplicate
         {**RECORD, "eventID": "x-1", "eventTime": "2024-05-01 12:00:00"},
         {**RECORD, "eventID": "x-2", "eventTime": None},  # rejected
+        {**RECORD, "eventID": "t-1", "eventTime": "2024-05-01T12:00:60Z"},  # rejected
+        {**RECORD, "eventID": "t-2", "eventTime": "2024-02-30T00:00:00Z"},  # rejected
+        {**RECORD, "eventID": "t-3", "eventTime": "2024-05-01T12:00:00.123Z"},
+        {**RECORD, "eventID": "t-4", "eventTime": "2024-05-01T12:00:09+02:00"},
+        {**RECORD, "eventID": "t-5", "eventTime": "2024-05-01T12:00:59Z"},
         {**RECORD, "eventID": "x-3", "userIdentity": "odd", "readOnly": "TRUE"},
         {**RECORD, "eventID": "x-4", "eventSource": {"odd": 1}, "userIdentity": {"type": "AWSService"}},
         {k: v for k, v in RECORD.items() if k != "eventID"},  # a derived id
@@ -90,7 +95,7 @@ def test_fast_path_equals_the_general_parser_on_odd_records() -> None:
     fast, general = _both(json.dumps({"Records": recs}).encode())
     assert fast == general
     assert b"tok" not in b"".join(fast[1]) and b"<redacted by trailtui>" in b"".join(fast[1])
-    assert fast[6] == 1 and len(fast[5]) == 2
+    assert fast[6] == 1 and len(fast[5]) == 4
     gz = gzip.compress(json.dumps({"Records": recs}).encode())
     assert _both(gz)[0] == fast
 
@@ -106,3 +111,18 @@ def test_fast_path_declines_what_it_does_not_read() -> None:
         b"\x1f\x8b\x08\x00garbage",
     ):
         assert parse_records_file(job, data) is None, data
+
+
+def test_big_files_are_read_a_slice_at_a_time_with_the_same_result() -> None:
+    """Files over 2 MB are cut where records start and parsed 500 records at a time; a cut
+    that falls inside a record (a nested object that starts like a record) is noticed and the
+    file is parsed whole: the same batch either way."""
+    base = {"eventVersion": "1.08", **RECORD, "requestParameters": {"pad": "x" * 800}}
+    recs = [{**base, "eventID": f"big-{i}"} for i in range(3000)]
+    nested = {**base, "eventID": "nested", "requestParameters": {"items": [1, {**base}]}}
+    for variant in (recs, [*recs[:100], nested, *recs[100:]], [*recs[:2700], nested, *recs[2700:]]):
+        data = json.dumps({"Records": variant}, separators=(",", ":")).encode()
+        assert len(data) > 2 * 1024**2
+        fast, general = _both(data)
+        assert fast == general
+        assert fast[4] == len(variant)

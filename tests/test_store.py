@@ -231,3 +231,21 @@ def test_user_facet_counts_each_event_once(tmp_path: Path) -> None:
         "t",
     )
     assert s.facet("user", parse(""), "al") == [("alice", 3)]
+
+
+def test_one_write_of_batches_that_repeat_each_other_and_the_cache(tmp_path: Path) -> None:
+    """Events cached before and events twice in one transaction: each one row, every source
+    that gave it remembered (the writer inserts optimistically and sorts it out after)."""
+    from trailtui.store.batch import batch_of
+
+    s = Store(tmp_path / "c.sqlite")
+    a = [parse_record(_rec(i)) for i in range(8)]
+    assert s.ingest(a[:5], "src-a").added == 5
+    st = s.write([batch_of(a[3:8], "src-b"), batch_of(a[:8], "src-c")])
+    assert [(x.added, x.duplicates) for x in st] == [(3, 2), (0, 8)]
+    assert s.total() == 8
+    for src, n in (("src-a", 5), ("src-b", 5), ("src-c", 8)):
+        assert s.count(parse(""), s.origins_under([src])) == n, src
+    assert {r.event_id for r in s.window(parse(""), 0, 10)} == {e.event_id for e in a}
+    for r in s.window(parse(""), 0, 10):
+        assert json.loads(s.raw(r.id) or "")["eventID"] == r.event_id

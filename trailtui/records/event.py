@@ -442,13 +442,25 @@ class RecordReader:
             return None
         r = record
         when = r.get("eventTime")
-        ts = self._times.get(when) if type(when) is str else None
-        if ts is None:
-            ts = int(parse_time(when if when else None).timestamp() * 1000)
-            if type(when) is str:
+        ts = None
+        # CloudTrail's own form, 2024-05-01T12:34:56Z: each minute parsed once
+        if (
+            type(when) is str
+            and len(when) == 20
+            and when[19] == "Z"
+            and when[16] == ":"
+            and "0" <= when[17] <= "5"
+            and "0" <= when[18] <= "9"
+        ):
+            base = self._times.get(when[:16])
+            if base is None:
+                base = int(parse_time(when[:16] + ":00Z").timestamp() * 1000)
                 if len(self._times) > 20_000:
                     self._times.clear()
-                self._times[when] = ts
+                self._times[when[:16]] = base
+            ts = base + int(when[17:19]) * 1000
+        if ts is None:
+            ts = int(parse_time(when if when else None).timestamp() * 1000)
         # _s inlined for the common case (a str): this runs once per record
         v = r.get("eventName")
         name = v if type(v) is str else _s(v)

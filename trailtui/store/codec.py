@@ -28,34 +28,47 @@ _ZDICT = (
     b'"previousState":{"code":80,"name":"stopped"}'
 )
 
-LEVEL = 3
+LEVEL = 1  # measured on the 1M folder: 1.5x faster than 3 for 2% more bytes; decompresses as fast
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 _local = threading.local()
 
 
-def _zstd() -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
-    """This thread's compressor pair (zstandard objects must not be shared between threads)."""
-    pair: tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor] | None = getattr(
-        _local, "zstd", None
-    )
-    if pair is None:
+DICT_BELOW = 64 * 1024  # chunks smaller than this are compressed with the dictionary
+_PLAIN, _WITH_DICT = b"\x00", b"\x01"  # a chunk's first byte says which
+
+
+def _zstd() -> tuple[
+    zstandard.ZstdCompressor, zstandard.ZstdDecompressor, zstandard.ZstdCompressor,
+    zstandard.ZstdDecompressor,
+]:  # fmt: skip
+    """This thread's compressors and decompressors, with and without the dictionary
+    (zstandard objects must not be shared between threads)."""
+    z = getattr(_local, "zstd", None)
+    if z is None:
         d = zstandard.ZstdCompressionDict(_ZDICT, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-        pair = (
+        z = _local.zstd = (
             zstandard.ZstdCompressor(level=LEVEL, dict_data=d),
             zstandard.ZstdDecompressor(dict_data=d),
+            zstandard.ZstdCompressor(level=LEVEL),
+            zstandard.ZstdDecompressor(),
         )
-        _local.zstd = pair
-    return pair
+    return z  # type: ignore[no-any-return]
 
 
 def compress_chunk(lines: list[bytes]) -> bytes:
-    """Records (compact JSON, never a raw newline inside) -> one zstd frame, a line each."""
-    return _zstd()[0].compress(b"\n".join(lines))
+    """Records (compact JSON, never a raw newline inside) -> one zstd frame, a line each.
+    CloudTrail's vocabulary as a raw dictionary makes small chunks (most files are small)
+    ~25% smaller, and big ones ~15% bigger: it is used below DICT_BELOW bytes."""
+    data = b"\n".join(lines)
+    if len(data) < DICT_BELOW:
+        return _WITH_DICT + _zstd()[0].compress(data)
+    return _PLAIN + _zstd()[2].compress(data)
 
 
 def decompress_chunk(blob: bytes) -> bytes:
-    return _zstd()[1].decompress(blob)
+    z = _zstd()
+    return (z[1] if blob[:1] == _WITH_DICT else z[3]).decompress(memoryview(blob)[1:])
 
 
 def compress_raw(data: bytes) -> bytes:

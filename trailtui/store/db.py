@@ -91,6 +91,9 @@ class Database:
         c.execute("PRAGMA busy_timeout=60000")
         if not self.readonly:
             c.execute("PRAGMA journal_mode=WAL")
+            # checkpoint every ~32 MB of WAL, not 4: a page written by several transactions
+            # (index pages) is copied back once (ingest writes ~6 MB a transaction)
+            c.execute("PRAGMA wal_autocheckpoint=8192")
         c.execute("PRAGMA synchronous=NORMAL")
         c.execute("PRAGMA temp_store=MEMORY")
         # readers: a small page cache each and no mmap (every pooled thread has a connection, and

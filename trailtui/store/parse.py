@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -45,13 +46,59 @@ class FileJob:
 
 
 _READER = RecordReader()  # caches principals and times across the files of this process
-_CONTAINER_KEYS = ("Records", "Events", "CloudTrailEvent", "digestStartTime")
+
+
+BIG_FILE = 2 * 1024**2  # bigger files are parsed a slice of records at a time
+_RECORD = b'{"eventVersion":'
+_NEXT = b"," + _RECORD
+
+
+def _slices(data: bytes) -> Iterator[Any] | None:
+    """A big ``{"Records": [...]}`` file's records, parsed 500 at a time (memory stays that
+    of 500 records, not of the file): the file is cut where a record starts
+    (``,{"eventVersion":``, how CloudTrail writes them). A cut inside a record (the text
+    nested deeper) leaves two pieces that are not JSON: None then (the whole file is parsed)."""
+    start, end = data.find(b"["), data.rfind(b"]")
+    if (
+        start < 0
+        or data[:start].replace(b" ", b"") != b'{"Records":'
+        or data[end:].strip() != b"]}"
+        or data[start + 1 : end].lstrip()[: len(_RECORD)] != _RECORD
+    ):
+        return None
+    pieces = data[start + 1 : end].strip().split(_NEXT)
+    try:
+        first = [orjson.loads(pieces[0])] + [orjson.loads(_RECORD + p) for p in pieces[1:500]]
+    except orjson.JSONDecodeError:
+        return None
+    return _rest_of(first, pieces)
+
+
+def _rest_of(first: list[Any], pieces: list[bytes]) -> Iterator[Any]:
+    yield from first
+    for i in range(500, len(pieces), 500):
+        try:
+            part = [orjson.loads(_RECORD + p) for p in pieces[i : i + 500]]
+        except orjson.JSONDecodeError as e:
+            raise _Torn from e
+        yield from part
+
+
+class _Torn(Exception):
+    """A big file cut inside a record: it is parsed whole instead."""
 
 
 def parse_records_file(job: FileJob, data: bytes) -> FileBatch | None:
     """A plain ``{"Records": [...]}`` file (what CloudTrail delivers) -> its batch, without
     building Events; None for anything else (the general parser reads it, with the same
     results, only slower)."""
+    try:
+        return _records_file(job, data, slices=True)
+    except _Torn:
+        return _records_file(job, data, slices=False)
+
+
+def _records_file(job: FileJob, data: bytes, slices: bool) -> FileBatch | None:
     if data[:2] == b"\x1f\x8b":
         try:
             data = zlib.decompress(data, 47)
@@ -59,20 +106,27 @@ def parse_records_file(job: FileJob, data: bytes) -> FileBatch | None:
             return None
     if not data[:16].lstrip().startswith(b'{"Records"'):
         return None
-    try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return None
-    recs = doc.get("Records") if isinstance(doc, dict) else None
-    if not isinstance(recs, list):
-        return None
+    recs = _slices(data) if slices and len(data) > BIG_FILE else None
+    if recs is None:
+        try:
+            doc = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return None
+        got = doc.get("Records") if isinstance(doc, dict) else None
+        if not isinstance(got, list):
+            return None
+        recs = iter(got)
     b = BatchBuilder(job.uri, job.kind)
     rejects: list[tuple[str, str]] = []
     n = 0
     fields = _READER.fields
     for i, r in enumerate(recs):
-        if isinstance(r, dict) and (
-            any(k in r for k in _CONTAINER_KEYS) or ("EventId" in r and "eventID" not in r)
+        if type(r) is dict and (
+            "Records" in r
+            or "Events" in r
+            or "CloudTrailEvent" in r
+            or "digestStartTime" in r
+            or ("EventId" in r and "eventID" not in r)
         ):
             return None  # a container or a LookupEvents item: the general parser's
         try:

@@ -16,18 +16,30 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from ..filter.language import Filter
 from ..filter.sql import to_sql
-from .codec import eid_key, eid_text
+from .codec import decompress_chunk, eid_key, eid_text
 from .db import Database, Interrupted
 from .origins import scope_sql
-from .words import matcher, words_spec
+from .words import Chunk, WordMatcher, matcher, words_spec
+
+_pool: list[ThreadPoolExecutor] = []
+
+
+def _threads() -> ThreadPoolExecutor:
+    """Two threads for chunk scans (made once, on the first scan)."""
+    if not _pool:
+        _pool.append(ThreadPoolExecutor(2, thread_name_prefix="trailtui-scan"))
+    return _pool[0]
+
 
 INDEX_BUDGET = 0.04  # s: walking the ts index longer than this means the filter is rare
+CANDIDATES = 200_000  # rows of field terms the word scan tests one by one, at most
 
 LIST_SQL = (
     "SELECT e.id AS id, e.eid AS eid, e.eid_text AS eid_text, e.ts AS ts, k.name AS name, "
@@ -69,6 +81,7 @@ class Plan:
     base_params: list[Any] = field(default_factory=list)
     words: tuple[tuple[str, bool], ...] = ()
     raw_fields: bool = False
+    terms: int = 0  # field terms (not time, not words, not scope)
     empty: bool = False  # certain to match nothing
     indexed: bool = False  # the ts index alone answers it (no filter, or only a time window)
     since: int | None = None
@@ -85,6 +98,8 @@ class _Scan:
     found: list[tuple[int, int]]  # (ts, id), unsorted
     pos: int = 0  # chunks scanned
     chunks: list[tuple[int, int, int, int]] = field(default_factory=list)  # id, t_max, first, n
+    # the field terms' rows by chunk, (id, ts, idx) each, when the scan starts from them
+    candidates: dict[int, list[tuple[int, int, int]]] | None = None
 
 
 class Queries:
@@ -100,7 +115,7 @@ class Queries:
         where, params = sql.where, list(sql.params)
         base, base_params = sql.base, list(sql.base_params)
         sc = scope_sql(scope)
-        p = Plan(where, params, base, base_params, sql.words, sql.raw_fields)
+        p = Plan(where, params, base, base_params, sql.words, sql.raw_fields, sql.terms)
         p.since = None if f.since is None else int(f.since.timestamp() * 1000)
         p.until = None if f.until is None else int(f.until.timestamp() * 1000)
         if sc:
@@ -148,33 +163,77 @@ class Queries:
             return [(int(a), int(b)) for a, b in rows]
 
     def _chunks(self, p: Plan) -> list[tuple[int, int, int, int]]:
+        """(id, t_max, first event, n) of the chunks that may hold a match, newest first."""
         conds, params = [], []
         if p.since is not None:
-            conds.append("t_max >= ?")
+            conds.append("c.t_max >= ?")
             params.append(p.since)
         if p.until is not None:
-            conds.append("t_min <= ?")
+            conds.append("c.t_min <= ?")
             params.append(p.until)
-        q = "SELECT id, t_max, first_event, n FROM chunks"
+        q = "SELECT c.id, c.t_max, c.first_event, c.n FROM chunks c"
         if conds:
             q += " WHERE " + " AND ".join(conds)
-        rows = self.db.all(q + " ORDER BY t_max DESC, id DESC", params)
+        rows = self.db.all(q + " ORDER BY c.t_max DESC, c.id DESC", params)
         return [(int(a), int(b), int(c), int(d)) for a, b, c, d in rows]
+
+    def _candidates(
+        self, p: Plan, cancelled: Callable[[], bool] | None
+    ) -> dict[int, list[tuple[int, int, int]]] | None:
+        """With field terms: the rows they match, by chunk ((id, ts, idx) each), from one
+        scan of the table; None when they are too many (the words go first then)."""
+        q = (
+            f"SELECT e.id, e.ts, e.chunk, e.idx FROM events e NOT INDEXED WHERE {p.base} "
+            f"LIMIT {CANDIDATES + 1}"
+        )
+        with self.db.reading(cancelled) as c:
+            rows = c.execute(q, p.base_params).fetchall()
+        if len(rows) > CANDIDATES:
+            return None
+        out: dict[int, list[tuple[int, int, int]]] = {}
+        for rid, ts, cid, idx in rows:
+            out.setdefault(int(cid), []).append((int(rid), int(ts), int(idx)))
+        return out
+
+    def _match(
+        self, m: WordMatcher, chunks: list[int], only: dict[int, list[int]] | None = None
+    ) -> dict[int, set[int] | None]:
+        """The chunks' lines the words match (chunks with none left out; of ``only``'s lines
+        when given), two chunks at a time: decompression and Hyperscan release the GIL."""
+        with self.db.conn() as c:
+            q = f"SELECT chunk, data FROM blobs WHERE chunk IN ({','.join(map(str, chunks))})"
+            blobs = c.execute(q).fetchall()
+
+        def one(item: tuple[int, bytes]) -> tuple[int, set[int] | None]:
+            cid = int(item[0])
+            ch = Chunk(decompress_chunk(item[1]))
+            return cid, m.lines(ch, None if only is None else only.get(cid, []))
+
+        got = _threads().map(one, blobs) if len(blobs) > 4 else map(one, blobs)
+        return {cid: lines for cid, lines in got if lines is None or lines}
 
     def _scan(
         self, p: Plan, need: int | None, cancelled: Callable[[], bool] | None
     ) -> list[tuple[int, int]]:
-        """(ts, id) newest first: at least the first ``need`` (all when None) are exact."""
+        """(ts, id) newest first: at least the first ``need`` (all when None) are exact.
+
+        Chunks are read newest first, a group at a time. Without field terms the words pick
+        the lines first and SQL checks those rows; with field terms SQL picks the rows first
+        and the words are looked for in just their chunks (and lines, when they are few)."""
         top = self.db.one("SELECT max(id) FROM chunks")
         key = (*p.key(), top[0] if top else None)
         st = self._scans.get(key)
         if st is None:
             st = _Scan([], 0, self._chunks(p))
+            if p.terms and not p.raw_fields:
+                st.candidates = self._candidates(p, cancelled)
+                if st.candidates is not None:
+                    st.chunks = [c for c in st.chunks if c[0] in st.candidates]
             if len(self._scans) > 8:
                 self._scans.clear()
             self._scans[key] = st
         m = matcher(words_spec(p.words)) if p.words else None
-        group = 16
+        group = 32
         while st.pos < len(st.chunks):
             if need is not None and len(st.found) >= need:
                 st.found.sort(reverse=True)
@@ -184,28 +243,34 @@ class Queries:
                 raise Interrupted("cancelled")
             part = st.chunks[st.pos : st.pos + group]
             st.pos += len(part)
-            group = min(group * 2, 256)
-            matched: dict[int, set[int] | None] = {}
-            if m is None:
-                matched = dict.fromkeys((c[0] for c in part), None)
-            else:
-                for cid, ch in self.db.chunks.many([c[0] for c in part]):
-                    lines = m.lines(ch)
-                    if lines is None or lines:
-                        matched[cid] = lines
-            if not matched:
-                continue
-            ranges = " OR ".join(
-                f"e.id BETWEEN {first} AND {first + n - 1}"
-                for cid, _, first, n in part
-                if cid in matched
-            )
-            q = f"SELECT e.id, e.ts, e.chunk, e.idx FROM events e WHERE ({ranges}) AND {p.base}"
-            with self.db.reading(cancelled) as c:
-                for rid, ts, cid, idx in c.execute(q, p.base_params):
-                    lines = matched.get(cid, set())
-                    if lines is None or idx in lines:
-                        st.found.append((int(ts), int(rid)))
+            group = min(group * 2, 512)
+            ids = [c[0] for c in part]
+            if st.candidates is not None:  # the field terms' rows: the words on their lines
+                rows = [(r, t, cid, i) for cid in ids for r, t, i in st.candidates[cid]]
+                if m is None:
+                    matched: dict[int, set[int] | None] = dict.fromkeys(ids, None)
+                else:
+                    only = {cid: [i for _, _, i in st.candidates[cid]] for cid in ids}
+                    matched = self._match(m, ids, only)
+            else:  # the words pick the chunks, SQL the rows
+                if m is not None:
+                    matched = self._match(m, ids)
+                    part = [c for c in part if c[0] in matched]
+                else:
+                    matched = dict.fromkeys(ids, None)
+                if not part:
+                    continue
+                ranges = " OR ".join(f"e.id BETWEEN {a} AND {a + n - 1}" for _, _, a, n in part)
+                q = f"SELECT e.id, e.ts, e.chunk, e.idx FROM events e WHERE ({ranges}) AND {p.base}"
+                with self.db.reading(cancelled) as c:
+                    rows = [
+                        (int(a), int(b), int(d), int(e))
+                        for a, b, d, e in c.execute(q, p.base_params)
+                    ]
+            for rid, ts, cid, idx in rows:
+                lines = matched.get(cid, set())
+                if lines is None or idx in lines:
+                    st.found.append((ts, rid))
         st.found.sort(reverse=True)
         return st.found
 

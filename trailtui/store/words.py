@@ -18,7 +18,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -31,24 +30,34 @@ LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvw
 try:  # optional: 20x faster caseless search; the pure-Python path gives the same answers
     import hyperscan as _hs
 except ImportError:  # pragma: no cover - depends on the platform's wheels
-    _hs = None
+    _hs = None  # type: ignore[assignment]
 
 HYPERSCAN = _hs is not None
 
 
-@dataclass(slots=True)
 class Chunk:
-    """A decompressed chunk: the records, one a line, and where each line starts."""
+    """A decompressed chunk: the records, one a line (where each line starts is found when
+    first needed: most chunks a word scan reads hold no hit)."""
 
-    data: bytes
-    starts: list[int]  # line i is data[starts[i] : starts[i + 1] - 1]
+    __slots__ = ("_starts", "data")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._starts: list[int] | None = None
+
+    @property
+    def starts(self) -> list[int]:  # line i is data[starts[i] : starts[i + 1] - 1]
+        if self._starts is None:
+            self._starts = line_starts(self.data)
+        return self._starts
 
     @property
     def n(self) -> int:
         return len(self.starts) - 1
 
     def line(self, i: int) -> bytes:
-        return self.data[self.starts[i] : self.starts[i + 1] - 1]
+        s = self.starts
+        return self.data[s[i] : s[i + 1] - 1]
 
     def line_of(self, offset: int) -> int:
         return bisect.bisect_right(self.starts, offset) - 1
@@ -115,10 +124,17 @@ class WordMatcher:
         every = self.pos + self.neg
         self._hs = _Hyperscan(every) if HYPERSCAN and every else None
 
-    def lines(self, ch: Chunk) -> set[int] | None:
-        """The matching lines (None: every line)."""
+    def line_matches(self, line: bytes) -> bool:
+        low = line.translate(LOWER)
+        return all(w in low for w in self.pos) and not any(w in low for w in self.neg)
+
+    def lines(self, ch: Chunk, only: Sequence[int] | None = None) -> set[int] | None:
+        """The matching lines (None: every line); of ``only`` those lines when given."""
         if self.never:
             return set()
+        if only is not None and len(only) * 8 < len(ch.data) // 1024:
+            # a few lines of a big chunk (a field filter chose them): test just those
+            return {i for i in only if self.line_matches(ch.line(i))}
         data = ch.data
         folded: bytes | None = None
         if self._hs is not None:
@@ -215,7 +231,7 @@ class ChunkReader:
 
     def put(self, chunk: int, blob: bytes) -> Chunk:
         data = decompress_chunk(blob)
-        ch = Chunk(data, line_starts(data))
+        ch = Chunk(data)
         with self._lock:
             if chunk not in self._lru:
                 self._lru[chunk] = ch

@@ -164,7 +164,7 @@ def main() -> None:
         client.put_object(Bucket="bench", Key=str(p.relative_to(tmp / "logs")), Body=p.read_bytes())
     store = Store(tmp / "s3.sqlite")
     t = time.perf_counter()
-    st = S3Trail(client, S3Location.parse("s3://bench")).ingest(
+    st = S3Trail(client, S3Location.parse("s3://bench")).read_window(
         store, datetime(2026, 11, 19, tzinfo=UTC), datetime(2026, 11, 30, tzinfo=UTC)
     )
     secs = time.perf_counter() - t
@@ -190,7 +190,7 @@ def planning(client: Any, store: Store) -> None:
             if what == "plan":
                 n = sum(len(b) for b in trail.plan(end - timedelta(days=days), end))
             else:
-                st = trail.ingest(store, end - timedelta(days=days), end)
+                st = trail.read_window(store, end - timedelta(days=days), end)
                 n = st.skipped
             secs = time.perf_counter() - t
             print(f"{days}-day window, {what}: {trail.stats.lists} ListObjectsV2 calls, "

@@ -71,7 +71,7 @@ def test_layout_discovery_regions_and_org_trail(s3: Any, tmp_path: Path) -> None
     assert found == {("111111111111", "us-east-1", ""), ("111111111111", "eu-west-1", ""),
                      ("222222222222", "us-east-1", "o-abcdefghij")}  # fmt: skip
     store = Store(tmp_path / "c.sqlite")
-    st = trail.ingest(store, DAY, DAY + timedelta(hours=23))
+    st = trail.read_window(store, DAY, DAY + timedelta(hours=23))
     assert st.events == 15 and st.added == 15 and not st.rejected
     assert {r.account for r in store.window(parse(""), 0, 100)} == {"111111111111", "222222222222"}
     # data events are there too (LookupEvents doesn't return them)
@@ -85,7 +85,7 @@ def test_window_pruning_newest_first_and_ingested_once(s3: Any, tmp_path: Path) 
     calls = counting(s3)
     store = Store(tmp_path / "c.sqlite")
     order: list[int] = []
-    st = trail.ingest(
+    st = trail.read_window(
         store,
         DAY - timedelta(days=2),
         DAY + timedelta(hours=23),
@@ -100,7 +100,7 @@ def test_window_pruning_newest_first_and_ingested_once(s3: Any, tmp_path: Path) 
     assert times == sorted(times, reverse=True)
     # lazily: stop when enough
     store2 = Store(tmp_path / "lazy.sqlite")
-    st2 = S3Trail(s3, S3Location.parse(f"s3://{BUCKET}")).ingest(
+    st2 = S3Trail(s3, S3Location.parse(f"s3://{BUCKET}")).read_window(
         store2,
         DAY - timedelta(days=9),
         DAY + timedelta(hours=23),
@@ -111,7 +111,7 @@ def test_window_pruning_newest_first_and_ingested_once(s3: Any, tmp_path: Path) 
     assert newest.time.date() == DAY.date()  # newest first
     # re-opening ingests nothing twice
     gets_before = calls.get("GetObject", 0)
-    again = S3Trail(s3, S3Location.parse(f"s3://{BUCKET}")).ingest(
+    again = S3Trail(s3, S3Location.parse(f"s3://{BUCKET}")).read_window(
         store, DAY - timedelta(days=2), DAY + timedelta(hours=23)
     )
     assert again.objects == 0 and again.skipped == 3
@@ -135,7 +135,7 @@ def test_bad_objects_are_listed_and_good_events_kept(s3: Any, tmp_path: Path) ->
     put_log(s3, "111111111111", "us-east-1", DAY + timedelta(hours=2), body=b"{not json")
     put_log(s3, "111111111111", "us-east-1", DAY + timedelta(hours=1), body=b"\x89PNG unrelated")
     store = Store(tmp_path / "c.sqlite")
-    st = S3Trail(s3, S3Location.parse(f"s3://{BUCKET}")).ingest(
+    st = S3Trail(s3, S3Location.parse(f"s3://{BUCKET}")).read_window(
         store, DAY, DAY + timedelta(hours=23)
     )
     bad = dict(st.rejected)
@@ -174,7 +174,7 @@ def test_long_windows_list_the_days_that_exist_not_every_day(s3: Any, tmp_path: 
     calls = counting(s3)
     trail = S3Trail(s3, S3Location.parse(f"s3://{BUCKET}"))
     store = Store(tmp_path / "c.sqlite")
-    st = trail.ingest(store, DAY - timedelta(days=5000), DAY + timedelta(hours=23))
+    st = trail.read_window(store, DAY - timedelta(days=5000), DAY + timedelta(hours=23))
     assert st.objects == 6 and st.days_total == 3 and st.done
     months = {(d.year, d.month) for d in days}
     years = {d.year for d in days}
@@ -184,6 +184,6 @@ def test_long_windows_list_the_days_that_exist_not_every_day(s3: Any, tmp_path: 
     assert calls.get("ListObjectsV2", 0) == want
     # no start ("all"): the same, back to the oldest day
     calls.clear()
-    again = S3Trail(s3, S3Location.parse(f"s3://{BUCKET}")).ingest(store, None, DAY)
+    again = S3Trail(s3, S3Location.parse(f"s3://{BUCKET}")).read_window(store, None, DAY)
     assert again.skipped == 6 and again.days_total == 3
     assert calls.get("ListObjectsV2", 0) == want

@@ -264,11 +264,9 @@ class FolderTrail:
     def done_for(self, window: object) -> bool:
         return self.stats.done and not self._rescan
 
-    def ingest(
+    def read_files(
         self,
         store: Store,
-        start: object,
-        end: object,
         progress: Callable[[ReadStats], None] | None = None,
         cancelled: Callable[[], bool] = lambda: False,
         enough: Callable[[], bool] = lambda: False,
@@ -351,7 +349,7 @@ class FolderTrail:
         cancelled: Callable[[], bool] = never,
         enough: Callable[[], bool] = never,
     ) -> None:
-        self.ingest(store, None, None, lambda _: progress(), cancelled, enough)
+        self.read_files(store, lambda _: progress(), cancelled, enough)
 
     def done(self, f: Filter) -> bool:
         return self.done_for(None)

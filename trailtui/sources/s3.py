@@ -213,7 +213,7 @@ class S3Trail:
         except Exception as e:  # one bad object never stops the rest
             return obj, None, f"{type(e).__name__}: {e}"
 
-    def ingest(
+    def read_window(
         self,
         store: Store,
         start: datetime | None,
@@ -313,7 +313,7 @@ class S3Trail:
         enough: Callable[[], bool] = never,
     ) -> None:
         start, end = window_of(f)
-        self.ingest(store, start, end, lambda _: progress(), cancelled, enough)
+        self.read_window(store, start, end, lambda _: progress(), cancelled, enough)
 
     def done(self, f: Filter) -> bool:
         return self.done_for(window_of(f))

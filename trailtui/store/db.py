@@ -156,12 +156,6 @@ class Database:
             finally:
                 c.set_progress_handler(None, 0)
 
-    def interrupt(self) -> None:
-        """Abort the statements running on every connection."""
-        with self._lock:
-            for c in self._conns:
-                c.interrupt()
-
     def close(self) -> None:
         with self._lock:
             for c in self._conns:

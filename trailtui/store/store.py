@@ -104,10 +104,6 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def interrupt(self) -> None:
-        """Abort the queries running on every connection (a new filter supersedes them)."""
-        self.db.interrupt()
-
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """One statement, all rows (tests, maintenance)."""
         return self.db.all(sql, params)

@@ -205,3 +205,37 @@ async def test_tampering_and_delivery_gaps_are_shown(tmp_path: Path) -> None:
         await pilot.press("T")  # the tampering preset: just the stop
         await settle(pilot)
         assert app.event_list.total == 1
+
+
+async def test_verify_a_synced_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """V on a folder source: the chain is checked offline (the newest digest's signature is
+    not checkable), with the keys of ListPublicKeys from the fake."""
+    from ..test_integrity import FolderClient
+
+    root = tmp_path / "sync"
+    build_chain(FolderClient(root))
+    ct = FakeCloudTrail(keys={"testing": ACCOUNT})
+    ct.public_keys = [{"Value": base64.b64encode(DER).decode(), "Fingerprint": FINGERPRINT,
+                       "ValidityStartTime": 0, "ValidityEndTime": 4102444800}]  # fmt: skip
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", ct.start())
+    for k, v in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                 ("AWS_DEFAULT_REGION", "us-east-1")):  # fmt: skip
+        monkeypatch.setenv(k, v)
+    store = Store(tmp_path / "c.sqlite")
+    src = FolderTrail([root])
+    app = TrailApp(store, src.scope(store), str(root), sources=[src])
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _idle(pilot, app)
+            await pilot.press("V")
+            for _ in range(200):
+                await pilot.pause(0.05)
+                if isinstance(app.screen, ReportScreen):
+                    break
+            assert isinstance(app.screen, ReportScreen)
+            text = "\n".join(app.screen.lines)
+            assert "3 signatures valid" in text and "4 valid, 0 modified" in text, text
+            assert "not checkable offline" in text
+            assert app.screen.title_text.endswith("valid")
+    finally:
+        ct.stop()

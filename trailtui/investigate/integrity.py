@@ -395,19 +395,32 @@ def render(report: Report) -> list[str]:
     return lines
 
 
-def can_verify(src: object) -> bool:
-    """Whether a source's log files carry digests this module can check (trail files in S3;
-    a synced folder's digest signatures stay in S3's object metadata)."""
-    return isinstance(src, S3Trail)
-
-
 def verify_source(src: object, start: datetime, end: datetime) -> tuple[bool, list[str]] | None:
-    """(all valid, report lines) for a source's window; None for a source without digests."""
-    if not isinstance(src, S3Trail):
+    """(all valid, report lines) for a source's window; None for a source without digests (a
+    synced folder is checked whole: its newest digest's signature can't be, offline)."""
+    from ..sources.folder import FolderTrail
+
+    readers: list[tuple[str, S3Trail | LogReader, datetime | None]] = []
+    if isinstance(src, S3Trail):  # its own listing counters
+        readers.append(
+            (src.label, S3Trail(src.client, src.location, src.profile, src.region), start)
+        )
+        profile, region = src.profile, src.region
+    elif isinstance(src, FolderTrail):
+        readers += [(str(p), FolderReader(p), None) for p in src.paths if p.is_dir()]
+        profile = region = None
+    else:
         return None
-    fresh = S3Trail(src.client, src.location, src.profile, src.region)  # its own counters
-    try:
-        report = check(fresh, start, end, src.profile, src.region)
-    except Exception as e:
-        return False, [f"{src.label}: {type(e).__name__}: {e}"]
-    return report.ok, [src.label, *render(report), ""]
+    ok, lines = True, list[str]()
+    for label, reader, since in readers:
+        try:
+            report = check(reader, since, end, profile, region)
+        except Exception as e:
+            ok, lines = False, [*lines, f"{label}: {type(e).__name__}: {e}"]
+            continue
+        if not report.regions:
+            lines += [label, "no CloudTrail log files with digests here", ""]
+            continue
+        ok = ok and report.ok
+        lines += [label, *render(report), ""]
+    return ok, lines

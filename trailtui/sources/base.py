@@ -45,6 +45,7 @@ class Source(Protocol):
     label: str  # what the status bar and messages call it
     refreshable: bool  # what it reads can change (r means something)
     default_window: str  # the explorer's first window: "24h" where the source can hold years
+    verifiable: bool  # its log files carry CloudTrail's integrity digests (V)
     follow: Follow | None  # how new events are followed; None: nothing new ever arrives
 
     def scope(self, store: Store) -> list[int] | None:

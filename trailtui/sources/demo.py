@@ -542,6 +542,7 @@ class DemoSource:
 
     label = "demo"
     refreshable = False
+    verifiable = False
     default_window = "all"
     follow: Follow | None = None  # nothing new ever arrives
 

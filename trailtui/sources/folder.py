@@ -330,6 +330,7 @@ class FolderTrail:
     # ------------------------------------------------------------------ the Source protocol
 
     refreshable = True
+    verifiable = True
     default_window = "all"
     # new files (`aws s3 sync` in a loop, a collector writing): a trail file holds events
     # up to ~15 minutes older than its delivery

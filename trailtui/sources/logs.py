@@ -300,6 +300,7 @@ class LogsSource:
     (a JSON filter pattern pushed, the rest matched locally); coverage skips what is cached."""
 
     refreshable = True
+    verifiable = False
     default_window = "24h"
     # FilterLogEvents polled (StartLiveTail is not used: it needs an HTTP/2 event stream);
     # the log time of a CloudTrail record is its delivery, a few minutes after its eventTime

@@ -459,6 +459,7 @@ class LookupSource:
     (one attribute pushed, the rest matched locally), which coverage lets skip what is cached."""
 
     refreshable = True
+    verifiable = False
     default_window = "24h"
     # LookupEvents shows an event about 5 minutes (at worst 15) after the call: a refresh
     # asks again for the last RECHECK, covered or not

@@ -289,6 +289,7 @@ class S3Trail:
     # ------------------------------------------------------------------ the Source protocol
 
     refreshable = True
+    verifiable = True
     default_window = "24h"
     # listing the window's days costs calls per account-region: a trail delivers a file
     # about every 5 minutes, each holding events up to ~15 minutes old

@@ -28,7 +28,6 @@ from ..evidence.tomlfile import BookmarkError
 from ..fields import PIVOTS
 from ..filter.language import Filter, quote
 from ..investigate.history import instances_of
-from ..investigate.integrity import can_verify
 from ..safe import clean
 from ..sources.base import Source
 from ..store.store import Row, Store
@@ -221,7 +220,7 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
         if action == "refresh_sources":
             return any(s.refreshable for s in self.sources)
         if action == "verify":
-            return any(can_verify(s) for s in self.sources)
+            return any(s.verifiable for s in self.sources)
         return True
 
     def filter_applied(self, f: Filter) -> None:

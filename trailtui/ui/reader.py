@@ -22,7 +22,6 @@ from textual.timer import Timer
 from textual.worker import get_current_worker
 
 from ..filter.language import Filter
-from ..investigate.integrity import can_verify, verify_source
 from ..sources.base import Source, SourceError, poll, poll_filter, window_of
 from ..store.store import Row
 from .base import AHEAD, AppBase
@@ -146,10 +145,10 @@ class ReaderMixin(AppBase):
 
     def action_verify(self) -> None:
         """Validate the log file integrity of the window (as aws cloudtrail validate-logs)."""
-        if not any(can_verify(s) for s in self.sources):
+        if not any(s.verifiable for s in self.sources):
             self.notify(
-                "verify needs trail log files in S3 (--from s3://…): the signatures of a synced"
-                " folder's digests stay in S3's object metadata",
+                "verify needs trail log files with their digests (--from s3://… or a synced"
+                " AWSLogs folder)",
                 severity="warning",
             )
             return
@@ -158,6 +157,8 @@ class ReaderMixin(AppBase):
 
     @work(thread=True, exclusive=True, group="verify")
     def _verify(self, f: Filter) -> None:
+        from ..investigate.integrity import verify_source
+
         start, end = window_of(f, self.now)
         start = start or end - timedelta(days=1)
         lines: list[str] = []

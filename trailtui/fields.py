@@ -53,6 +53,9 @@ class Field:
     pivots: tuple[str, ...] = ()  # detail leaves whose value pivots to this field
     record: tuple[str, ...] = ()  # dotted paths of the raw record it reads (when exact)
     expand: Callable[[str], list[str]] | None = None  # an exact value's accepted spellings
+    # its column expressions in the CloudTrail table Athena queries (filter/athena.py); empty:
+    # the record paths, lower-cased (``tlsDetails.tlsVersion`` -> ``tlsdetails.tlsversion``)
+    athena: tuple[str, ...] = ()
 
     def strings(self, ev: Event) -> Sequence[str]:
         if self.read is not None:
@@ -143,6 +146,7 @@ CATALOGUE: tuple[Field, ...] = (
         columns=("account",),
         facets=("account",),
         pivots=("recipientAccountId", "accountId"),
+        athena=("coalesce(nullif(recipientaccountid, ''), useridentity.accountid)",),
     ),
     Field(
         "ip",
@@ -165,6 +169,7 @@ CATALOGUE: tuple[Field, ...] = (
         lookup="AccessKeyId",
         lookup_rank=2,
         pivots=("accessKeyId",),
+        athena=("useridentity.accesskeyid",),
     ),
     Field(
         "id",
@@ -176,6 +181,7 @@ CATALOGUE: tuple[Field, ...] = (
         lookup="EventId",
         lookup_rank=1,
         pivots=("eventID",),
+        athena=("eventid",),
     ),
     Field(
         "error",
@@ -195,6 +201,7 @@ CATALOGUE: tuple[Field, ...] = (
         columns=("read_only",),
         lookup="ReadOnly",
         lookup_rank=7,
+        athena=("readonly",),
     ),
     Field(
         "agent",
@@ -213,6 +220,7 @@ CATALOGUE: tuple[Field, ...] = (
         read=lambda ev: [ev.category],
         columns=("category",),
         facets=("category",),
+        athena=("eventcategory",),
     ),
     Field(
         "eventtype",

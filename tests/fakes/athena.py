@@ -503,7 +503,7 @@ class FakeAthena:
                     data = self.s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
                     scanned += len(data)
                     path = f"s3://{bucket}/{obj['Key']}"
-                    rows += [row(rec, path, (a, r, d)) for rec in _records(data)]
+                    rows += [row(rec, path, (a, r, d), len(data)) for rec in _records(data)]
         load(con, rows)
         return scanned
 
@@ -571,11 +571,14 @@ class MetadataError(Exception):
     pass
 
 
-def row(rec: dict[str, Any], path: str, part: tuple[str, str, str]) -> dict[str, Any]:
-    """One record as the table's row: the columns, its partition and "$path"."""
+def row(
+    rec: dict[str, Any], path: str, part: tuple[str, str, str], size: int = 0
+) -> dict[str, Any]:
+    """One record as the table's row: the columns, its partition, "$path" and "$file_size"."""
     out = {k: serde(_get(rec, k), v) for k, v in SCHEMA.items()}
     out.update(zip(PARTITION_COLUMNS, part, strict=True))
     out["$path"] = path
+    out["$file_size"] = size
     return out
 
 
@@ -584,6 +587,7 @@ def load(con: Any, rows: list[dict[str, Any]], name: str = "trail") -> None:
     cols = {k: _duck_type(v) for k, v in SCHEMA.items()}
     cols.update({c: "VARCHAR" for c in PARTITION_COLUMNS})
     cols["$path"] = "VARCHAR"
+    cols["$file_size"] = "BIGINT"
     with tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False) as tmp:
         for r in rows:
             tmp.write(orjson.dumps(r) + b"\n")

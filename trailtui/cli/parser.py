@@ -186,6 +186,33 @@ def _add_live_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_athena_args(p: argparse.ArgumentParser) -> None:
+    a = p.add_argument_group("Athena (org-scale trails; see `trailtui athena setup`)")
+    a.add_argument("--athena", metavar="DB.TABLE", help="run the filter on this Athena table")
+    a.add_argument("--workgroup", metavar="NAME", help="Athena workgroup (default: setup's)")
+    a.add_argument(
+        "--yes", action="store_true", help="run a query with no time window (scans everything)"
+    )
+
+
+def _add_athena_command(sub: Any) -> None:
+    at = sub.add_parser(
+        "athena",
+        help="Athena over a trail's bucket: setup",
+        description="Create the CloudTrail table (partition projection over the accounts, "
+        "regions and days the bucket holds) so `--athena DB.TABLE` can query it.",
+    )
+    asub = at.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    s = asub.add_parser("setup", help="create or update the table; remember the workgroup")
+    s.add_argument("location", metavar="s3://BUCKET[/PREFIX]")
+    s.add_argument("--database", default="trailtui")
+    s.add_argument("--table", default="cloudtrail")
+    s.add_argument("--workgroup", default="primary")
+    s.add_argument("--output", default="", metavar="s3://RESULTS/", help="query result location")
+    s.add_argument("--profile", metavar="NAME")
+    s.add_argument("--region", metavar="REGION")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="trailtui",
@@ -224,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--until", metavar="WHEN", help="like until: in the filter")
     q.add_argument("--bookmark", metavar="NAME", help="run a saved filter (ANDed with FILTER)")
     _add_live_args(q)
+    _add_athena_args(q)
 
     b = sub.add_parser(
         "bookmarks",
@@ -303,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source_args(h)
     h.add_argument("--format", choices=("table", "jsonl"), default="table")
     _add_live_args(h)
+    _add_athena_args(h)
 
     w = sub.add_parser(
         "who",
@@ -314,6 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source_args(w)
     w.add_argument("--format", choices=("text", "json"), default="text")
     _add_live_args(w)
+    _add_athena_args(w)
+    _add_athena_command(sub)
 
     # the explorer's own options live on the main parser
     p.add_argument("--from", dest="from_paths", nargs="+", metavar="PATH", help=argparse.SUPPRESS)
@@ -322,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bookmark", metavar="NAME", help="open with a saved filter")
     p.add_argument("--case", default="default", metavar="NAME", help="the case pins go to")
     _add_live_args(p)
+    _add_athena_args(p)
     p.add_argument("--cache", type=Path, metavar="PATH", help="cache database file")
     return p
 

@@ -631,11 +631,13 @@ def query_sql(
     end: datetime | None,
 ) -> str:
     """The log files ("$path") holding the plan's events of the window, in the day
-    partitions [first, last], newest first, with how many events each and the newest."""
+    partitions [first, last], newest first, with how many events each, the newest, and the
+    file's size (Trino's hidden column: a file read before is not fetched again)."""
     conds = [days_sql(first, last)]
     conds += [c for c in (plan.partitions, time_sql(start, end), plan.where) if c]
     return (
-        'SELECT "$path" AS path, count(*) AS events, max(eventtime) AS newest '
+        'SELECT "$path" AS path, count(*) AS events, max(eventtime) AS newest, '
+        'max("$file_size") AS size '
         f"FROM {table} WHERE " + " AND ".join(conds) + ' GROUP BY "$path" ORDER BY newest DESC'
     )
 

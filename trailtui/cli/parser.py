@@ -217,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="trailtui",
         description="Explore AWS CloudTrail events from the terminal.",
-        epilog="Commands: ingest, query, history, who, bookmarks, case, verify, gaps. Without a command, "
+        epilog="Commands: ingest, query, history, who, bookmarks, case, verify, gaps, athena. Without a command, "
         "opens the explorer.",
     )
     p.add_argument("--version", action="version", version=_version())

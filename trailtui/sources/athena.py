@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 FIRST_SLICE_DAYS = 1
 MAX_SLICE_DAYS = 64
 SPARSE = 20  # a slice with fewer files than this makes the next one 4x wider
+CHUNK = 8  # files read between two looks at whether the list has enough
 SETTLE = timedelta(hours=1)  # the newest hour is never recorded complete: files still arrive
 
 
@@ -106,6 +107,8 @@ class AthenaSource:
         self._filter: Filter | None = None
         self.todo: list[tuple[int, int]] = []
         self._cursor: date | None = None  # the next (older) day partition of todo[0]
+        self._pending: list[tuple[str, int | None]] = []  # the slice's files still to read
+        self._slice_done: tuple[date, int] | None = None  # its first day, how many files
         self.span = FIRST_SLICE_DAYS
         self.stats = Stats()
         self.runner: Runner | None = None
@@ -190,6 +193,8 @@ class AthenaSource:
         self.todo = gaps(_ms(start), _ms(end), covered) if start <= end else []
         self.stats = Stats(from_cache=not self.todo)
         self._cursor = None
+        self._pending = []
+        self._slice_done = None
         self.span = FIRST_SLICE_DAYS
         self._filter = f
 
@@ -202,72 +207,100 @@ class AthenaSource:
         enough: Callable[[], bool] = never,
     ) -> None:
         self._plan(store, f)
-        while self.todo and not cancelled():
-            self._slice(store, progress, cancelled)
+        while (self.todo or self._pending) and not cancelled():
+            if not self._pending:
+                self._slice(store, cancelled)
+            self._drain(store, progress, cancelled, enough)
             progress()
             if enough():
                 break
 
-    def _slice(
-        self, store: Store, progress: Callable[[], None], cancelled: Callable[[], bool]
-    ) -> None:
-        """One query: the newest day partitions of the first gap, then their files."""
+    def _slice(self, store: Store, cancelled: Callable[[], bool]) -> None:
+        """One query: the newest day partitions of the first gap; their files to read."""
         assert self.plan is not None
         lo_ms, hi_ms = self.todo[0]
         lo, hi = _dt(lo_ms), _dt(hi_ms)
         top = self._cursor or last_day(hi)
-        bottom = lo.date()
-        first = max(bottom, top - timedelta(days=self.span - 1))
+        first = max(lo.date(), top - timedelta(days=self.span - 1))
         sql = query_sql(self.sql_table, self.plan, first, top, lo, hi)
-        runner = self._client()
-        res = runner.run(sql, cancelled)
-        self.stats.queries += 1
-        self.stats.scanned += res.scanned
-        self.stats.millis += res.millis
-        self.stats.cost += cost(res.scanned, self.settings.price_per_tb)
+        res = self._client().run(sql, cancelled)
+        st = self.stats
+        st.queries += 1
+        st.scanned += res.scanned
+        st.millis += res.millis
+        st.cost += cost(res.scanned, self.settings.price_per_tb)
         days = (top - first).days + 1
-        self.stats.last = (
+        st.last = (
             f"{first:%Y-%m-%d}"
             + (f"..{top:%Y-%m-%d}" if days > 1 else "")
             + f": scanned {size_text(res.scanned)} in {res.millis / 1000:.1f} s"
         )
         if self.on_query is not None:
             self.on_query(
-                f"{self.table} {self.stats.last} "
+                f"{self.table} {st.last} "
                 f"(${cost(res.scanned, self.settings.price_per_tb):.4f}), {len(res.rows)} log files"
                 + ("" if res.state == "SUCCEEDED" else f" ({res.state.lower()})")
             )
         if res.state != "SUCCEEDED":
             return  # cancelled: the next read asks again
         files = self._files(res.rows)
-        self.stats.files += len(files)
-        self.stats.events += sum(n for _, _, n in files)
-        by_bucket: dict[str, list[dict[str, Any]]] = {}
-        for uri, size, _ in files:
-            bucket, _, key = uri[5:].partition("/")
-            obj: dict[str, Any] = {"Key": key}
-            if size is not None:
-                obj["Size"] = size
-            by_bucket.setdefault(bucket, []).append(obj)
-        for bucket, objs in by_bucket.items():
-            trail = self._trail(bucket)
-            before = len(trail.stats.rejected)
-            trail.ingest_objects(store, objs, lambda _: progress(), cancelled)
-            self.errors += [(f"s3://{bucket}/{k}", why) for k, why in trail.stats.rejected[before:]]
-        if cancelled():
-            return
-        # every event from the first day partition on is read: the window from there is complete
+        st.files += len(files)
+        st.events += sum(n for _, _, n in files)
+        self._pending = [(uri, size) for uri, size, _ in files]  # newest first
+        self._slice_done = (first, len(files))
+        if not files:
+            self._finish(store)
+
+    def _drain(
+        self,
+        store: Store,
+        progress: Callable[[], None],
+        cancelled: Callable[[], bool],
+        enough: Callable[[], bool],
+    ) -> None:
+        """Read the slice's files, newest first, a few at a time, until the list has enough;
+        when all are read, the slice's days are complete."""
+        while self._pending and not cancelled():
+            chunk, self._pending = self._pending[:CHUNK], self._pending[CHUNK:]
+            by_bucket: dict[str, list[dict[str, Any]]] = {}
+            for uri, size in chunk:
+                bucket, _, key = uri[5:].partition("/")
+                obj: dict[str, Any] = {"Key": key}
+                if size is not None:
+                    obj["Size"] = size
+                by_bucket.setdefault(bucket, []).append(obj)
+            for bucket, objs in by_bucket.items():
+                trail = self._trail(bucket)
+                before = len(trail.stats.rejected)
+                trail.ingest_objects(store, objs, lambda _: progress())
+                self.errors += [
+                    (f"s3://{bucket}/{k}", why) for k, why in trail.stats.rejected[before:]
+                ]
+            if not self._pending:
+                self._finish(store)
+                return
+            progress()
+            if enough():
+                return
+
+    def _finish(self, store: Store) -> None:
+        """The slice's files are read: every event from its first day partition on is in the
+        cache, so the window from there is complete (recorded, but the newest hour)."""
+        assert self.plan is not None and self._slice_done is not None
+        first, nfiles = self._slice_done
+        self._slice_done = None
+        lo_ms, hi_ms = self.todo[0]
         done_from = max(lo_ms, _ms(_day_start(first)))
         settled = min(hi_ms, _ms(datetime.now(UTC) - SETTLE))
         if done_from <= settled:
             store.set_coverage(self.key, self.plan.key, done_from, settled, True, None)
-        if first <= bottom:
+        if first <= _dt(lo_ms).date():
             self.todo.pop(0)
             self._cursor = None
         else:
             self._cursor = first - timedelta(days=1)
             self.todo[0] = (lo_ms, min(hi_ms, _ms(_day_start(first)) - 1))
-        if len(files) < SPARSE:
+        if nfiles < SPARSE:
             self.span = min(self.span * 4, MAX_SLICE_DAYS)
 
     @staticmethod
@@ -282,7 +315,7 @@ class AthenaSource:
         return out
 
     def done(self, f: Filter) -> bool:
-        return self._filter == f and not self.todo
+        return self._filter == f and not self.todo and not self._pending
 
     def refresh(self) -> None:
         """The next read plans again: coverage serves what was read, the rest is asked."""
@@ -299,7 +332,8 @@ class AthenaSource:
                 f"{size_text(st.scanned)} (${st.cost:.4f} at ${price:g}/TB) in "
                 f"{st.millis / 1000:.1f} s, {st.files} log files"
             )
-            text += " · window complete" if not self.todo else f" · last: {st.last}"
+            done = not self.todo and not self._pending
+            text += " · window complete" if done else f" · last: {st.last}"
         if self.plan is not None:
             if self.plan.pushed:
                 text += f" · SQL: {' '.join(self.plan.pushed)}"

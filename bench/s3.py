@@ -57,42 +57,63 @@ def write_files(folder: Path, n: int) -> list[Path]:
 
 
 def stages(files: list[Path], db: Path) -> None:
-    """Where an event's ingest time goes (microseconds per event, GC paused as in ingest)."""
+    """Where an event's ingest time goes (microseconds per event, one process, GC paused as in
+    ingest), stage by stage as the cache v3 pipeline runs them: gunzip, JSON parse, normalize
+    (RecordReader + the batch's local dictionary), re-dump the (redacted) record, zstd a chunk
+    per file, and the writer (dictionary ids, dedupe probe, inserts, commit) per 20k events."""
     import zlib
 
-    from trailtui.records.event import bulk, loads, parse_record, raw_bytes
-    from trailtui.store.codec import compress_raw
-    from trailtui.store.ingest import _row_values
+    import orjson
 
-    out: dict[str, float] = {}
+    from trailtui.records.event import RecordReader, bulk, raw_bytes
+    from trailtui.store.batch import BatchBuilder
+    from trailtui.store.codec import compress_chunk
 
-    def timed(name: str, fn: Any) -> Any:
-        t = time.perf_counter()
-        r = fn()
-        out[name] = time.perf_counter() - t
-        return r
-
+    out: dict[str, float] = dict.fromkeys(
+        ("gunzip", "JSON parse", "normalize", "re-dump raw", "compress", "write (SQLite)"), 0.0
+    )
+    reader = RecordReader()
+    st = Store(db)
+    n = 0
+    pending = []
+    pending_n = 0
+    pc = time.perf_counter
     with bulk():
-        blobs = [p.read_bytes() for p in files]
-        texts = timed("gunzip", lambda: [zlib.decompress(b, 47) for b in blobs])
-        docs = timed("JSON parse", lambda: [loads(x) for x in texts])
-        recs = [r for d in docs for r in d["Records"]]
-        evs = timed("normalize", lambda: [parse_record(r) for r in recs])
-        raws = timed("serialize raw", lambda: [raw_bytes(e.raw) for e in evs])
-        timed("compress raw", lambda: [compress_raw(r) for r in raws])
-        rows = [_row_values(i + 1, e) for i, e in enumerate(evs)]
-        st = Store(db)
-        with st._c() as c:
-            t = time.perf_counter()
-            for i in range(0, len(rows), 500):
-                c.execute("BEGIN")
-                c.executemany(
-                    f"INSERT INTO events VALUES ({','.join('?' * 26)})", rows[i : i + 500]
-                )
-                c.execute("COMMIT")
-            out["SQLite insert (8 indexes)"] = time.perf_counter() - t
-        st.close()
-    n = len(recs)
+        for p in files:
+            blob = p.read_bytes()
+            t0 = pc()
+            data = zlib.decompress(blob, 47)
+            t1 = pc()
+            recs = orjson.loads(data)["Records"]
+            t2 = pc()
+            fields = [reader.fields(r) for r in recs]
+            t3 = pc()
+            lines = [raw_bytes(r) for r in recs]
+            t4 = pc()
+            compress_chunk(lines)  # the builder compresses again below; timed here alone
+            t5 = pc()
+            b = BatchBuilder(str(p), "file")
+            for f, line in zip(fields, lines, strict=True):
+                b.add_fields(f, line)
+            batch = b.finish()
+            t6 = pc()
+            out["gunzip"] += t1 - t0
+            out["JSON parse"] += t2 - t1
+            out["normalize"] += (t3 - t2) + (t6 - t5) - (t5 - t4)  # builder minus its compress
+            out["re-dump raw"] += t4 - t3
+            out["compress"] += t5 - t4
+            pending.append(batch)
+            pending_n += len(recs)
+            n += len(recs)
+            if pending_n >= 20_000:
+                t = pc()
+                st.write(pending)
+                out["write (SQLite)"] += pc() - t
+                pending, pending_n = [], 0
+        t = pc()
+        st.write(pending)
+        out["write (SQLite)"] += pc() - t
+    st.close()
     print("per event: " + ", ".join(f"{k} {v / n * 1e6:.1f} µs" for k, v in out.items())
           + f"; sum {sum(out.values()) / n * 1e6:.1f} µs")  # fmt: skip
 
@@ -150,8 +171,30 @@ def main() -> None:
     print(
         f"from moto S3 ({st.objects} objects, {st.bytes / 1e6:.1f} MB): {st.events:,} events in {secs:.2f}s = {st.events / secs:,.0f} events/s"
     )
+    planning(client, store)
     server.stop()
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def planning(client: Any, store: Store) -> None:
+    """The cost of planning a window: ListObjectsV2 calls and time to list a 90-day and a
+    5000-day window over the same bucket (its objects span a few days), and a reopen that reads
+    nothing new."""
+    from trailtui.sources.s3 import S3Location, S3Trail
+
+    end = datetime(2026, 11, 30, tzinfo=UTC)
+    for days in (90, 5000):
+        for what in ("plan", "reopen"):
+            trail = S3Trail(client, S3Location.parse("s3://bench"))
+            t = time.perf_counter()
+            if what == "plan":
+                n = sum(len(b) for b in trail.plan(end - timedelta(days=days), end))
+            else:
+                st = trail.ingest(store, end - timedelta(days=days), end)
+                n = st.skipped
+            secs = time.perf_counter() - t
+            print(f"{days}-day window, {what}: {trail.stats.lists} ListObjectsV2 calls, "
+                  f"{trail.stats.days_total} days hold objects, {n} objects, {secs:.2f}s")  # fmt: skip
 
 
 if __name__ == "__main__":

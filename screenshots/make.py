@@ -35,6 +35,58 @@ async def shoot(name: str, steps: Callable[[object], Awaitable[None]], initial: 
     print(f"wrote screenshots/{name}.svg")
 
 
+async def shoot_follow() -> None:
+    """Follow mode on a folder being written to: the demo's events re-timed to the last hour,
+    five more delivered while the explorer follows (the cursor stays on its event)."""
+    import gzip
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    from trailtui.filter.language import Filter
+    from trailtui.sources.base import Follow
+    from trailtui.sources.demo import ensure_demo_store
+    from trailtui.sources.folder import FolderTrail
+    from trailtui.store.store import Store
+    from trailtui.ui.app import TrailApp
+
+    demo = ensure_demo_store(Path(os.environ["TRAILTUI_CACHE_DIR"]) / "demo.sqlite")
+    raws = [json.loads(raw) for _, raw in demo.iter_raw(Filter(), None, 45)]
+    demo.close()
+    now = datetime.now(UTC).replace(microsecond=0)
+    for i, r in enumerate(raws):
+        r["eventTime"] = (now - timedelta(seconds=40 * i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    folder = Path(tempfile.mkdtemp(prefix="trailtui-follow-"))
+
+    def deliver(name: str, recs: list[dict[str, object]]) -> None:
+        with gzip.open(folder / name, "wt") as fh:
+            json.dump({"Records": recs}, fh)
+
+    deliver("111122223333_CloudTrail_us-east-1_1.json.gz", raws[5:])
+    store = Store(folder / "cache.sqlite")
+    src = FolderTrail([folder])
+    src.follow = Follow(0.3, timedelta(minutes=20), "looking for new files every 3 s")
+    app = TrailApp(store, None, str(folder), sources=[src], follow=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.bar.input.cursor_blink = False
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.event_list.total == 40:
+                break
+        await pilot.press("j", "j", "j")
+        for i, r in enumerate(raws[:5]):
+            r["eventTime"] = (now + timedelta(seconds=20 + i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        deliver("111122223333_CloudTrail_us-east-1_2.json.gz", raws[:5])
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.event_list.total == 45 and app.event_list.cursor == 8 and app.event_list.current:
+                break
+        await pilot.pause(0.5)
+        svg = app.export_screenshot(title="trailtui — follow")
+    (HERE / "follow.svg").write_text(svg, encoding="utf-8")
+    store.close()
+    print("wrote screenshots/follow.svg")
+
+
 async def main() -> None:
     async def nothing(p: object) -> None:
         return None
@@ -79,6 +131,7 @@ async def main() -> None:
     await shoot("completion", completion)
     await shoot("detail-tree", tree, incident)
     await shoot("help", help_)
+    await shoot_follow()
 
 
 if __name__ == "__main__":

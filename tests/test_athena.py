@@ -168,6 +168,12 @@ def test_one_day_one_region_scans_that_partition(
         src2 = AthenaSource("trailtui.cloudtrail")
         assert _read(src2, store, text) == _expected(trail, text)
         assert len(athena.selects()) == n and "from the cache" in src2.status()
+        # another filter over the same files: they are listed again but not fetched again
+        wider = "region:eu-west-1 since:2025-03-02T00:00 until:2025-03-02T20:00"
+        src3 = AthenaSource("trailtui.cloudtrail")
+        assert _read(src3, store, wider) == _expected(trail, wider)
+        st = src3._trails[BUCKET].stats
+        assert st.skipped > 0 and st.gets < st.listed
 
 
 def test_newest_slice_first_and_every_field(

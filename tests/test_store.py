@@ -91,7 +91,7 @@ def test_raw_is_compressed_and_round_trips(tmp_path: Path) -> None:
     s.ingest([parse_record(rec)], "t")
     row = s.window(parse(""), 0, 1)[0]
     assert json.loads(s.raw(row.id) or "") == rec
-    size = s.execute("SELECT length(raw) FROM events")[0][0]
+    size = s.execute("SELECT length(data) FROM blobs")[0][0]
     assert size < 2000
 
 

@@ -54,6 +54,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
         case=args.case,
         sources=opened.sources,
         window=opened.window,
+        follow=args.follow,
     )
 
 

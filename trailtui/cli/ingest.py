@@ -128,10 +128,23 @@ def print_ingest_summary(report: IngestReport, console: Console) -> None:
                 style="yellow",
             )
         )
-    if report.rejected_records:
+    lost = [fr for fr in report.files if fr.rejected_records]
+    if lost:
         console.print(
             Text(
-                f"{report.rejected_records:,} records rejected (kept the rest of their files)",
+                f"{report.rejected_records:,} records rejected in {len(lost):,} files "
+                "(the rest of each file was kept):",
                 style="yellow",
             )
         )
+        for fr in lost[:50]:
+            n = fr.rejected_records
+            console.print(
+                Text(
+                    f"  {clean(fr.path)}: {n:,} record{'s' if n != 1 else ''} rejected, "
+                    f"first {clean(fr.lost, 200)}",
+                    style="yellow",
+                )
+            )
+        if len(lost) > 50:
+            console.print(Text(f"  ... and {len(lost) - 50:,} more files (trailtui explore: F)"))

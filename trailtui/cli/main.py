@@ -38,6 +38,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .athena import cmd_athena
 
             return cmd_athena(args)
+        if args.command == "alarm":
+            from .alarm import cmd_alarm
+
+            return cmd_alarm(args)
+        if args.command == "watch":
+            from .watch import cmd_watch
+
+            return cmd_watch(args)
         if args.command == "gaps":
             from .trust import cmd_gaps
 

@@ -217,7 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="trailtui",
         description="Explore AWS CloudTrail events from the terminal.",
-        epilog="Commands: ingest, query, history, who, bookmarks, case, verify, gaps, athena. Without a command, "
+        epilog="Commands: ingest, query, watch, alarm, history, who, bookmarks, case, verify, "
+        "gaps, athena. Without a command, "
         "opens the explorer.",
     )
     p.add_argument("--version", action="version", version=_version())
@@ -313,6 +314,69 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--format", choices=("text", "json"), default="text")
     _add_live_args(g)
 
+    wa = sub.add_parser(
+        "watch",
+        help="print each new event matching a filter as it arrives",
+        description="Print each new matching event as it arrives, oldest first, until Ctrl-C "
+        "or SIGTERM. The first run starts from now (--since asks for a backlog); what was "
+        "printed is kept in the cache, so a restart repeats nothing and prints what arrived "
+        "while it was stopped. --exec runs a command per event with the raw event on its "
+        "stdin (split like a shell would, never run by one); its failure is reported on "
+        "stderr and the watch goes on.",
+    )
+    wa.add_argument(
+        "filter",
+        nargs="*",
+        default="",
+        action=_Terms,
+        metavar="FILTER",
+        help="filter, e.g. 'name:StopInstances' (terms may be separate)",
+    )
+    _add_source_args(wa)
+    wa.add_argument("--bookmark", metavar="NAME", help="a saved filter (ANDed with FILTER)")
+    wa.add_argument("--format", choices=("table", "jsonl"), default="table", help="output")
+    wa.add_argument("--since", metavar="WHEN", help="first run: print the backlog from WHEN")
+    wa.add_argument(
+        "--exec",
+        metavar="CMD",
+        help="run CMD for each event, the raw event on its stdin, e.g. --exec 'notify.sh -v'",
+    )
+    wa.add_argument(
+        "--every",
+        type=float,
+        metavar="SECONDS",
+        help="seconds between polls (default: the source's: 3 for logs and folders, 15 for "
+        "LookupEvents, 20 for S3)",
+    )
+    _add_live_args(wa)
+
+    al = sub.add_parser(
+        "alarm",
+        help="saved filters as CloudWatch alarms: create, list, delete",
+        description="A bookmark becomes a metric filter on the trail's log group (its pattern "
+        "compiled exactly: values match case-sensitively, as typed) and an alarm notifying an "
+        "SNS topic. --preset cis creates the CIS AWS Foundations Benchmark's CloudTrail "
+        "monitoring set (also built-in bookmarks cis-*: explore them first). Ours are named "
+        "trailtui-<bookmark>.",
+    )
+    asub = al.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    ac = asub.add_parser("create", help="a metric filter and an alarm from a bookmark or preset")
+    ac.add_argument("--bookmark", metavar="NAME", help="the saved filter (e.g. cis-root-use)")
+    ac.add_argument("--preset", choices=("cis",), help="the CIS benchmark's monitoring set")
+    ac.add_argument("--log-group", required=True, metavar="NAME", help="the trail's log group")
+    ac.add_argument("--topic", required=True, metavar="SNS_ARN", help="SNS topic to notify")
+    ac.add_argument("--threshold", type=float, default=1.0, metavar="N", help="events (default 1)")
+    ac.add_argument(
+        "--period", type=int, default=300, metavar="SECONDS", help="per period (default 300)"
+    )
+    ac.add_argument("--dry-run", action="store_true", help="print the patterns, create nothing")
+    alist = asub.add_parser("list", help="our alarms (trailtui-*) with their state")
+    ad = asub.add_parser("delete", help="an alarm and its metric filter")
+    ad.add_argument("name", metavar="NAME", help="trailtui-<bookmark> (the prefix may be left out)")
+    for sp in (ac, alist, ad):
+        sp.add_argument("--profile", metavar="NAME", help="AWS profile")
+        sp.add_argument("--region", metavar="REGION", help="region (default: boto3's)")
+
     c = sub.add_parser("case", help="pinned evidence: show or export a case")
     csub = c.add_subparsers(dest="action", required=True, parser_class=_Parser)
     cshow = csub.add_parser("show", help="the pins of a case, oldest first")
@@ -352,6 +416,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--filter", metavar="FILTER", help="open with this filter")
     p.add_argument("--bookmark", metavar="NAME", help="open with a saved filter")
     p.add_argument("--case", default="default", metavar="NAME", help="the case pins go to")
+    p.add_argument(
+        "--follow",
+        action="store_true",
+        help="open in follow mode: new events appear as they arrive (ctrl+t pauses)",
+    )
     _add_live_args(p)
     _add_athena_args(p)
     p.add_argument("--cache", type=Path, metavar="PATH", help="cache database file")

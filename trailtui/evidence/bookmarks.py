@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import locations
+from ..monitor.cis import CIS, Control
 from .tomlfile import BookmarkError, dump_tables, load_tables, now_text, update_file
 
 BOOKMARKS_HEADER = """trailtui bookmarks: saved filters. Edit by hand or share with your team.
@@ -66,8 +67,16 @@ def _tampering() -> Bookmark:
     return Bookmark("tampering", tampering_filter(), source="built-in")
 
 
-# bookmarks every user has (a saved bookmark of the same name takes their place)
-BUILTIN: dict[str, Callable[[], Bookmark]] = {"tampering": _tampering}
+def _cis(c: Control) -> Callable[[], Bookmark]:
+    return lambda: Bookmark(c.name, c.filter, source=f"built-in: CIS {c.control}, {c.title}")
+
+
+# bookmarks every user has (a saved bookmark of the same name takes their place): tampering,
+# and the CIS benchmark's CloudTrail monitoring set (monitor/cis.py; also `alarm --preset cis`)
+BUILTIN: dict[str, Callable[[], Bookmark]] = {
+    "tampering": _tampering,
+    **{c.name: _cis(c) for c in CIS},
+}
 
 
 def bookmarks_file() -> Path:

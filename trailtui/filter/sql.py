@@ -1,4 +1,13 @@
-"""The filter compiled to SQL over the cache (a WHERE clause over ``events e``)."""
+"""The filter compiled to SQL over the cache: a WHERE clause over ``events e``.
+
+The catalogue (fields.py) says where each field lives. A field in a dictionary table (name ->
+kinds.name, user -> principals.*, region -> regions.s...) becomes ``e.kind IN (SELECT id FROM
+kinds d WHERE <the values against d.name>)``: the values are matched once per distinct value,
+not per event. Resources go through their side table; fields the cache keeps no column for are
+read from the raw record (``tt_field``); free words are found in the raw records' chunks
+(``tt_words``, or the chunk scan of store/words.py). Case-insensitivity is ASCII-only, as
+SQLite's NOCASE and LIKE are, and as the Python matcher is.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +15,42 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..fields import FIELDS, Field
+from ..store.codec import eid_key
+from ..store.schema import EVENT_DICTS
+from ..store.words import words_spec
 from .language import Filter, Term, Value
-from .values import fold, glob_like, network
+from .values import glob_like, network
 
 
 @dataclass(slots=True)
 class SQL:
-    where: str
+    where: str  # everything, over events e
     params: list[Any] = field(default_factory=list)
+    base: str = "1"  # everything but the free words
+    base_params: list[Any] = field(default_factory=list)
+    words: tuple[tuple[str, bool], ...] = ()  # (word, negated)
+    # dictionary queries of the positive terms: when one finds no row, nothing matches
+    probes: list[tuple[str, list[Any]]] = field(default_factory=list)
+    raw_fields: bool = False  # some term is read from the raw records
+    terms: int = 0  # how many field terms (not time, not words)
 
 
-def _col_cond(fld: Field, col: str, v: Value, params: list[Any]) -> str:
+def _sql_text(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _value_cond(fld: Field, col: str, v: Value, params: list[Any], table: str = "") -> str:
+    """One value against one text expression (an empty value matches nothing)."""
     if v.kind == "exact":
-        if fld.expand is not None:
-            alts = fld.expand(v.text)
-            params.extend(alts)
-            return f"{col} IN ({','.join('?' * len(alts))})"
-        params.append(v.text)
-        return f"{col} = ?"
+        alts = [a for a in (fld.expand(v.text) if fld.expand is not None else [v.text]) if a]
+        if not alts:
+            return "0"
+        params.extend(alts)
+        # the collation on the column, not the value: SQLite 3.40 turns `x = ? COLLATE NOCASE
+        # OR x = ? COLLATE NOCASE` into a binary IN over x's index
+        if len(alts) == 1:
+            return f"({col} COLLATE NOCASE = ?)"
+        return f"({col} COLLATE NOCASE IN ({','.join('?' * len(alts))}))"
     if v.kind == "glob":
         params.append(glob_like(v.text))
         return f"({col} != '' AND {col} LIKE ? ESCAPE '\\')"
@@ -32,41 +59,81 @@ def _col_cond(fld: Field, col: str, v: Value, params: list[Any]) -> str:
         return f"({col} != '' AND tt_regexp(?, {col}))"
     if v.kind == "cidr":
         net = network(v.text)
-        if net.version == 4 and fld.columns == ("source_ip",):
+        if net.version == 4 and table == "ips":
             params.extend([int(net.network_address), int(net.broadcast_address)])
-            return "e.ip_v4 BETWEEN ? AND ?"
+            return "(d.v4 BETWEEN ? AND ?)"
         params.append(v.text)
         return f"tt_ip_in({col}, ?)"
     raise AssertionError(v.kind)
 
 
-def _sql_text(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
+def _eid_cond(fld: Field, v: Value, params: list[Any]) -> str:
+    if v.kind == "exact":
+        if not v.text:
+            return "0"
+        params.append(eid_key(v.text)[0])
+        return "(e.eid = ?)"
+    return _value_cond(fld, "tt_eid(e.eid, e.eid_text)", v, params)
 
 
-def _term_sql(t: Term, params: list[Any]) -> str:
+def _term_sql(t: Term, sql: SQL, params: list[Any]) -> str:
     fld = FIELDS[t.field]
+    probe: tuple[str, list[Any]] | None = None
     if fld.kind == "bool":
-        params.extend(1 if v.text == "true" else 0 for v in t.values)
-        cond = f"e.{fld.columns[0]} IN ({','.join('?' * len(t.values))})"
+        ecol, dcol = fld.columns[0].split(".")
+        table = EVENT_DICTS[ecol]
+        local = [1 if v.text == "true" else 0 for v in t.values]
+        conds = f"d.{dcol} IN ({','.join('?' * len(local))})"
+        cond = f"e.{ecol} IN (SELECT d.id FROM {table} d WHERE {conds})"
+        probe = (f"SELECT 1 FROM {table} d WHERE {conds} LIMIT 1", local)
+        params.extend(local)
     elif fld.resource_column:
-        col = "r." + fld.resource_column
-        ors = " OR ".join(_col_cond(fld, col, v, params) for v in t.values)
-        cond = f"e.id IN (SELECT r.event FROM resources r WHERE {ors})"
+        table = "rnames" if fld.resource_column == "name" else "rtypes"
+        local = []
+        conds = " OR ".join(_value_cond(fld, "d.s", v, local) for v in t.values)
+        cond = (
+            f"e.id IN (SELECT r.event FROM resources r WHERE r.{fld.resource_column} IN "
+            f"(SELECT d.id FROM {table} d WHERE {conds}))"
+        )
+        probe = (f"SELECT 1 FROM {table} d WHERE {conds} LIMIT 1", local)
+        params.extend(local)
+    elif fld.columns:
+        groups: dict[str, list[str]] = {}
+        for col in fld.columns:
+            ecol, _, dcol = col.partition(".")
+            groups.setdefault(ecol, []).append(dcol)
+        parts = []
+        for ecol, dcols in groups.items():
+            if ecol == "eid":
+                parts.append(" OR ".join(_eid_cond(fld, v, params) for v in t.values))
+                continue
+            table = EVENT_DICTS[ecol]
+            local = []
+            conds = " OR ".join(
+                _value_cond(fld, f"d.{dc}", v, local, table) for v in t.values for dc in dcols
+            )
+            parts.append(f"e.{ecol} IN (SELECT d.id FROM {table} d WHERE {conds})")
+            if len(groups) == 1:
+                probe = (f"SELECT 1 FROM {table} d WHERE {conds} LIMIT 1", local)
+            params.extend(local)
+        cond = " OR ".join(parts)
     else:
-        # the cache's columns, else the raw record at the field's paths (COLLATE NOCASE:
-        # an extracted value compares as the columns do)
-        cols = [f"e.{c}" for c in fld.columns] or [
-            f"(tt_field(e.raw, {_sql_text(path)}) COLLATE NOCASE)" for path in fld.record
+        # the raw record at the field's paths (COLLATE NOCASE: as the columns compare)
+        sql.raw_fields = True
+        cols = [
+            f"(tt_field(e.chunk, e.idx, {_sql_text(path)}) COLLATE NOCASE)" for path in fld.record
         ]
-        cond = " OR ".join(_col_cond(fld, c, v, params) for v in t.values for c in cols)
+        cond = " OR ".join(_value_cond(fld, c, v, params) for v in t.values for c in cols)
     if t.negated:
         return f"NOT COALESCE(({cond}), 0)"
+    if probe is not None:
+        sql.probes.append(probe)
     return f"({cond})"
 
 
 def to_sql(f: Filter) -> SQL:
-    """WHERE clause over ``events e`` (free words handled by tt_contains on the raw JSON)."""
+    """WHERE clauses over ``events e`` (see SQL)."""
+    sql = SQL("1")
     params: list[Any] = []
     parts: list[str] = []
     if f.since is not None:
@@ -76,8 +143,14 @@ def to_sql(f: Filter) -> SQL:
         parts.append("e.ts <= ?")
         params.append(int(f.until.timestamp() * 1000))
     for t in f.terms:
-        parts.append(_term_sql(t, params))
-    for w in f.words:
-        params.append(fold(w.text))
-        parts.append(("NOT " if w.negated else "") + "tt_contains(e.raw, ?)")
-    return SQL(" AND ".join(parts) or "1", params)
+        parts.append(_term_sql(t, sql, params))
+        sql.terms += 1
+    sql.base = " AND ".join(parts) or "1"
+    sql.base_params = list(params)
+    if f.words:
+        sql.words = tuple((w.text, w.negated) for w in f.words)
+        parts.append("tt_words(e.chunk, e.idx, ?)")
+        params.append(words_spec(sql.words))
+    sql.where = " AND ".join(parts) or "1"
+    sql.params = params
+    return sql

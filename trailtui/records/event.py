@@ -418,3 +418,107 @@ def parse_lookup_item(item: dict[str, Any]) -> Event:
         }
         return parse_record({k: v for k, v in rec.items() if v is not None}, item)
     return parse_record(item)
+
+
+class RecordReader:
+    """parse_record's fields of plain CloudTrail records (a ``Records`` file's), without
+    building an Event: the same values, with the principal worked out once per distinct
+    userIdentity (and eventSource, eventType) and each eventTime string parsed once.
+
+    ``fields(record)`` returns (event_id, ts_ms, name, source, event_type, category,
+    read_only, region, account, principal, source_ip, user_agent, error_code, resources,
+    issued_key) and redacts the record's secrets as parse_record does; it raises ParseError
+    (or TypeError...) where parse_record would, and returns None for a record it leaves to
+    parse_record (lower-case keys)."""
+
+    def __init__(self) -> None:
+        self._principals: dict[tuple[Any, ...], Principal] = {}
+        self._times: dict[str, int] = {}
+
+    def fields(self, record: Any) -> tuple[Any, ...] | None:
+        if not isinstance(record, dict):
+            raise ParseError(f"record is a {type(record).__name__}, not an object")
+        if "eventTime" not in record and "eventName" not in record and "eventID" not in record:
+            return None
+        r = record
+        when = r.get("eventTime")
+        ts = self._times.get(when) if type(when) is str else None
+        if ts is None:
+            ts = int(parse_time(when if when else None).timestamp() * 1000)
+            if type(when) is str:
+                if len(self._times) > 20_000:
+                    self._times.clear()
+                self._times[when] = ts
+        # _s inlined for the common case (a str): this runs once per record
+        v = r.get("eventName")
+        name = v if type(v) is str else _s(v)
+        v = r.get("eventSource")
+        source = v if type(v) is str else _s(v)
+        v = r.get("eventType")
+        etype = v if type(v) is str else _s(v)
+        if not name or not source:
+            ins = r.get("insightDetails")
+            if isinstance(ins, dict):
+                name = name or _s(ins.get("eventName"))
+                source = source or _s(ins.get("eventSource"))
+        ui = r.get("userIdentity")
+        key = (orjson.dumps(ui) if type(ui) is dict else None, _s(r.get("eventSource")), etype)
+        p = self._principals.get(key)
+        if p is None:
+            p = parse_principal(ui, r)
+            if len(self._principals) > 10_000:
+                self._principals.clear()
+            self._principals[key] = p
+        v = r.get("eventID")
+        event_id = (v if type(v) is str else _s(v)) or derive_event_id(r)
+        v = r.get("eventCategory")
+        category = v if type(v) is str else _s(v)
+        if not category and etype == "AwsCloudTrailInsight":
+            category = "Insight"
+        v = r.get("recipientAccountId")
+        account = (v if type(v) is str else _s(v)) or p.account
+        ro = r.get("readOnly")
+        if type(ro) is not bool:
+            ro = _bool(ro)
+        v = r.get("awsRegion")
+        region = v if type(v) is str else _s(v)
+        v = r.get("sourceIPAddress")
+        ip = v if type(v) is str else _s(v)
+        v = r.get("userAgent")
+        agent = v if type(v) is str else _s(v)
+        v = r.get("errorCode")
+        error = v if type(v) is str else _s(v)
+        res = r.get("resources")
+        rq = r.get("requestParameters")
+        rs = r.get("responseElements")
+        if (
+            res is None
+            and not (
+                type(rq) is dict
+                and ("instancesSet" in rq or "instanceId" in rq or "resourcesSet" in rq)
+            )
+            and not (
+                type(rs) is dict
+                and ("instancesSet" in rs or "instanceId" in rs or "resourcesSet" in rs)
+            )
+        ):
+            resources: list[tuple[str, str]] = []  # what _resources would find: nothing
+        else:
+            resources = _resources(r, None)
+        return (
+            event_id,
+            ts,
+            name,
+            source,
+            etype,
+            category,
+            ro,
+            region,
+            account,
+            p,
+            ip,
+            agent,
+            error,
+            resources,
+            issued_key(name, r),
+        )

@@ -35,7 +35,7 @@ from .athena_query import (
     make_client,
     size_text,
 )
-from .base import SourceError, never
+from .base import Follow, SourceError, never
 from .logs import gaps
 from .s3 import S3Location, S3Trail
 
@@ -77,6 +77,9 @@ class Stats:
 class AthenaSource:
     refreshable = True
     default_window = "24h"
+    # not followed: every poll would be a query billed for 10 MB at least (follow the trail's
+    # bucket with --from s3://..., or its CloudWatch Logs group, instead)
+    follow: Follow | None = None
 
     def __init__(
         self,

@@ -11,7 +11,8 @@ controller and the headless commands drive any source the same way, never a conc
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -27,11 +28,24 @@ def never() -> bool:
     return False
 
 
+@dataclass(frozen=True, slots=True)
+class Follow:
+    """How a source is followed (the explorer's follow mode, ``trailtui watch``): ``refresh()``
+    then a read of the window ending now, every ``every`` seconds, looking back ``lag`` before
+    the previous poll (events arrive that late after their eventTime, and the store drops
+    what it holds already); ``how`` says it in the status bar."""
+
+    every: float
+    lag: timedelta
+    how: str
+
+
 @runtime_checkable
 class Source(Protocol):
     label: str  # what the status bar and messages call it
     refreshable: bool  # what it reads can change (r means something)
     default_window: str  # the explorer's first window: "24h" where the source can hold years
+    follow: Follow | None  # how new events are followed; None: nothing new ever arrives
 
     def scope(self, store: Store) -> list[int] | None:
         """The origin ids every event this source reads carries (one per folder, trail
@@ -84,6 +98,35 @@ class LogFiles(Protocol):
     def listed(self) -> list[str]:
         """The names listed so far by reading (no I/O: the explorer asks at every repaint)."""
         ...
+
+
+def poll_filter(f: Filter, since: datetime) -> Filter:
+    """The filter a follow poll reads: the same terms, from ``since`` (or the filter's own
+    start, when later) to now."""
+    return f.with_window(max(f.since, since) if f.since else since, None)
+
+
+def poll(
+    store: Store,
+    src: Source,
+    f: Filter,
+    since: datetime,
+    cancelled: Callable[[], bool] = never,
+    max_reads: int = 50,
+) -> bool:
+    """One follow poll of a source (the explorer's follow mode, ``trailtui watch``): refresh,
+    then read the filter's window from ``since`` to now into the store, whole (the store
+    drops what it holds). False when cancelled or left unfinished after ``max_reads`` reads;
+    raises SourceError."""
+    src.refresh()
+    pf = poll_filter(f, since)
+    for _ in range(max_reads):
+        if cancelled():
+            return False
+        if src.done(pf):
+            return True
+        src.read(store, pf, lambda: None, cancelled, never)
+    return src.done(pf)
 
 
 def window_of(f: Filter, now: datetime | None = None) -> tuple[datetime | None, datetime]:

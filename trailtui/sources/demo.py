@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..records.event import bulk, parse_record
 from ..store.store import Store, StoreError
-from .base import never
+from .base import Follow, never
 
 if TYPE_CHECKING:
     from ..filter.language import Filter
@@ -543,6 +543,7 @@ class DemoSource:
     label = "demo"
     refreshable = False
     default_window = "all"
+    follow: Follow | None = None  # nothing new ever arrives
 
     def scope(self, store: Store) -> list[int] | None:
         return None  # the demo cache holds nothing else

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ..filter.language import Filter
 from ..filter.logs import LogsPlan, compile_filter
 from ..records.event import ParseError, loads, parse_record
-from .base import SourceError, never
+from .base import Follow, SourceError, never
 from .lookup import THROTTLE_ERRORS, RateLimiter, Target, friendly
 
 if TYPE_CHECKING:
@@ -301,6 +301,13 @@ class LogsSource:
 
     refreshable = True
     default_window = "24h"
+    # FilterLogEvents polled (StartLiveTail is not used: it needs an HTTP/2 event stream);
+    # the log time of a CloudTrail record is its delivery, a few minutes after its eventTime
+    follow: Follow | None = Follow(
+        3.0,
+        timedelta(minutes=10),
+        "polling FilterLogEvents every 3 s · CloudTrail delivers to the group within minutes",
+    )
 
     def __init__(
         self,

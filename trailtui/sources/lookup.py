@@ -15,7 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from ..filter.lookup import PushdownPlan, pushdown
 from ..filter.values import compile_regex, glob_regex
 from ..records.event import ParseError, parse_lookup_item
 from ..store.store import Store
-from .base import SourceError, never
+from .base import Follow, SourceError, never
 
 RATE_PER_SECOND = 2.0  # LookupEvents: two calls per second per account and region
 SPACING_MARGIN = 0.04  # a little under the ceiling, so network jitter never crosses it
@@ -270,6 +270,9 @@ class Fetcher:
     endpoint_url: str | None = None
     limiter: RateLimiter = field(default_factory=lambda: LIMITER)
     stats: FetchStats = field(default_factory=FetchStats)
+    # ms: coverage newer than this is not trusted (events still arriving land there; a
+    # refresh asks for it again)
+    recheck: int | None = None
 
     def __post_init__(self) -> None:
         self.key = _filter_key(self.attrs)
@@ -281,6 +284,13 @@ class Fetcher:
         """Use what coverage says: nothing to do, a gap to fill, or a token to resume."""
         s, e = _ms(self.start), _ms(self.end)
         covs = self.store.coverage(self.target.key)
+        if self.recheck is not None:
+            r = self.recheck
+            covs = [
+                c if not c.complete or c.end <= r else replace(c, end=r)
+                for c in covs
+                if not c.complete or c.start < r
+            ]
         for c in covs:
             if c.complete and c.filter_key in (self.key, "[]") and c.start <= s and c.end >= e:
                 self.done, self.stats.skipped, self.stats.complete = True, True, True
@@ -431,14 +441,16 @@ def build_fetchers(
     start: datetime,
     end: datetime,
     endpoint_url: str | None = None,
+    recheck: int | None = None,
 ) -> list[Fetcher]:
     return [
-        Fetcher(store, t, attrs, start, end, endpoint_url=endpoint_url)
+        Fetcher(store, t, attrs, start, end, endpoint_url=endpoint_url, recheck=recheck)
         for t in tgts
         for attrs in plan.calls
     ]
 
 
+RECHECK = timedelta(minutes=15)  # LookupEvents: an event shows up to ~15 min after the call
 LOOKUP_DAYS = 90  # LookupEvents returns the last 90 days: a window with no start means those
 
 
@@ -448,6 +460,13 @@ class LookupSource:
 
     refreshable = True
     default_window = "24h"
+    # LookupEvents shows an event about 5 minutes (at worst 15) after the call: a refresh
+    # asks again for the last RECHECK, covered or not
+    follow: Follow | None = Follow(
+        15.0,
+        timedelta(minutes=15),
+        "polling LookupEvents every 15 s · CloudTrail shows events ~5 min after the call",
+    )
 
     def __init__(self, tgts: Sequence[Target], endpoint_url: str | None = None) -> None:
         self.targets = list(tgts)
@@ -456,6 +475,7 @@ class LookupSource:
         self.fetchers: list[Fetcher] = []
         self.plan: PushdownPlan | None = None
         self._filter: Filter | None = None
+        self._recheck: int | None = None  # ms, set by refresh()
 
     def scope(self, store: Store) -> list[int]:
         return [store.origin_id(t.key, "lookup") for t in self.targets]
@@ -473,8 +493,9 @@ class LookupSource:
         start = f.since or end - timedelta(days=LOOKUP_DAYS)
         self.plan = plan_for(f)
         self.fetchers = build_fetchers(
-            store, self.targets, self.plan, start, end, self.endpoint_url
+            store, self.targets, self.plan, start, end, self.endpoint_url, self._recheck
         )
+        self._recheck = None
         self._filter = f
 
     def read(
@@ -495,8 +516,10 @@ class LookupSource:
 
     def refresh(self) -> None:
         """The next read plans again: coverage serves what is cached, only the gap since the
-        last fetch is asked for."""
+        last fetch is asked for, and the last RECHECK again (CloudTrail shows an event
+        minutes after the call: a stretch read a minute ago may have gained some)."""
         self._filter = None
+        self._recheck = _ms(datetime.now(UTC) - RECHECK)
 
     def status(self) -> str:
         fs = self.fetchers

@@ -1,5 +1,6 @@
 """What the explorer asks of the cache besides rows: value counts for completion and a
-histogram over time. Mixed into ``Store`` (it supplies ``_where`` and ``_all``)."""
+histogram over time. Values live in dictionary tables, so a facet counts events per dictionary
+id once and then reads the few distinct values."""
 
 from __future__ import annotations
 
@@ -9,17 +10,15 @@ from typing import Any
 
 from ..fields import FIELDS
 from ..filter.language import Filter
+from .db import Database
+from .queries import Queries
+from .schema import EVENT_DICTS
 
 
-class FacetsMixin:
-    def _where(self, f: Filter, scope: Sequence[int] | None) -> tuple[str, list[Any]]:
-        raise NotImplementedError
-
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        raise NotImplementedError
-
-    def _cancellable(self, cancelled: Callable[[], bool] | None) -> Any:
-        raise NotImplementedError
+class Facets:
+    def __init__(self, db: Database, queries: Queries) -> None:
+        self.db = db
+        self.queries = queries
 
     def histogram(
         self,
@@ -33,15 +32,15 @@ class FacetsMixin:
         """Event counts in ``bins`` equal slices of [start, end] (ms)."""
         if bins <= 0 or end <= start:
             return [0] * max(bins, 0)
-        where, params = self._where(f, scope)
+        where, params = self.queries.where(f, scope)
         span = end - start + 1
         q = (
-            f"SELECT ((e.ts - ?) * ?) / ? AS b, count(*) FROM events e WHERE {where} "
-            "AND e.ts >= ? AND e.ts <= ? GROUP BY b"
+            f"SELECT ((e.ts - ?) * ?) / ? AS b, count(*) FROM events e WHERE e.ts >= ? "
+            f"AND e.ts <= ? AND {where} GROUP BY b"
         )
         out = [0] * bins
-        with self._cancellable(cancelled) as c:
-            rows = c.execute(q, [start, bins, span, *params, start, end]).fetchall()
+        with self.db.reading(cancelled) as c:
+            rows = c.execute(q, [start, bins, span, start, end, *params]).fetchall()
         for b, n in rows:
             if 0 <= int(b) < bins:
                 out[int(b)] = int(n)
@@ -56,47 +55,54 @@ class FacetsMixin:
         scope: Sequence[int] | None = None,
     ) -> list[tuple[str, int]]:
         """Top values of a field (with counts) under the filter, optionally by prefix."""
-        where, params = self._where(f or Filter(), scope)
-        like = re.sub(r"([%_\\])", r"\\\1", prefix) + "%"
         fld = FIELDS.get(fieldname)
         if fld is None:
             return []
+        where, params = self.queries.where(f or Filter(), scope)
+        like = re.sub(r"([%_\\])", r"\\\1", prefix) + "%"
         if fld.resource_column:
-            col = "r." + fld.resource_column
+            table = "rnames" if fld.resource_column == "name" else "rtypes"
             q = (
-                f"SELECT {col} AS v, count(*) FROM resources r JOIN events e ON e.id = r.event "
-                f"WHERE {where} AND {col} LIKE ? ESCAPE '\\' AND {col} != '' "
-                "GROUP BY v ORDER BY 2 DESC, v LIMIT ?"
+                f"WITH x AS (SELECT r.{fld.resource_column} AS k, count(*) AS n "
+                f"FROM resources r JOIN events e ON e.id = r.event WHERE {where} GROUP BY k) "
+                f"SELECT d.s AS v, sum(x.n) FROM x JOIN {table} d ON d.id = x.k "
+                "WHERE d.s != '' AND d.s LIKE ? ESCAPE '\\' "
+                "GROUP BY v COLLATE NOCASE ORDER BY 2 DESC, v COLLATE NOCASE LIMIT ?"
             )
-        elif len(fld.facets) > 1:
-            # one event counts once per value even when two columns hold it (an IAM user's
-            # display name is its user name)
-            parts = [
-                f"SELECT e.id AS id, e.{c} AS v FROM events e WHERE {where} "
-                f"AND e.{c} LIKE ? ESCAPE '\\' AND e.{c} != ''"
-                for c in fld.facets
-            ]
-            params = [x for _ in fld.facets for x in [*params, like]]
-            q = (
-                f"SELECT v, count(DISTINCT id) FROM ({' UNION ALL '.join(parts)}) "
-                "GROUP BY v ORDER BY 2 DESC, v LIMIT ?"
-            )
-            rows = self._all(q, [*params, limit])
-            return [(str(v), int(n)) for v, n in rows]
-        elif fld.kind == "bool":
-            col = "e." + fld.columns[0]
-            q = (
-                f"SELECT CASE {col} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END AS v, count(*) "
-                f"FROM events e WHERE {where} AND {col} IS NOT NULL AND v LIKE ? ESCAPE '\\' "
-                "GROUP BY v ORDER BY 2 DESC LIMIT ?"
-            )
-        elif fld.facets:
-            col = "e." + fld.facets[0]
-            q = (
-                f"SELECT {col} AS v, count(*) FROM events e WHERE {where} AND {col} != '' "
-                f"AND {col} LIKE ? ESCAPE '\\' GROUP BY v ORDER BY 2 DESC, v LIMIT ?"
-            )
-        else:
+            return self._run(q, [*params, like, limit])
+        cols = fld.facets or (fld.columns if fld.kind == "bool" else ())
+        if not cols:
             return []
-        rows = self._all(q, [*params, like, limit])
-        return [(str(v), int(n)) for v, n in rows]
+        ecol = cols[0].partition(".")[0]
+        if ecol == "eid":
+            q = (
+                f"SELECT tt_eid(e.eid, e.eid_text) AS v, count(*) FROM events e WHERE {where} "
+                "AND v LIKE ? ESCAPE '\\' GROUP BY v ORDER BY 2 DESC, v COLLATE NOCASE LIMIT ?"
+            )
+            return self._run(q, [*params, like, limit])
+        table = EVENT_DICTS[ecol]
+        x = f"WITH x AS (SELECT e.{ecol} AS k, count(*) AS n FROM events e WHERE {where} GROUP BY k)"
+        if fld.kind == "bool":
+            dcol = cols[0].partition(".")[2]
+            q = (
+                f"{x} SELECT CASE d.{dcol} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END AS v, "
+                f"sum(x.n) FROM x JOIN {table} d ON d.id = x.k WHERE d.{dcol} IS NOT NULL "
+                "AND v LIKE ? ESCAPE '\\' GROUP BY v ORDER BY 2 DESC LIMIT ?"
+            )
+            return self._run(q, [*params, like, limit])
+        # one event counts once per value even when two columns hold it (an IAM user's
+        # display name is its user name)
+        vals = " UNION ALL ".join(
+            f"SELECT x.k AS k, x.n AS n, d.{c.partition('.')[2]} AS v "
+            f"FROM x JOIN {table} d ON d.id = x.k"
+            for c in cols
+        )
+        q = (
+            f"{x}, vals AS ({vals}), per AS (SELECT k, n, v FROM vals WHERE v != '' "
+            "AND v LIKE ? ESCAPE '\\' GROUP BY k, v COLLATE NOCASE) "
+            "SELECT v, sum(n) FROM per GROUP BY v COLLATE NOCASE ORDER BY 2 DESC, v COLLATE NOCASE LIMIT ?"
+        )
+        return self._run(q, [*params, like, limit])
+
+    def _run(self, q: str, params: list[Any]) -> list[tuple[str, int]]:
+        return [(str(v), int(n)) for v, n in self.db.all(q, params)]

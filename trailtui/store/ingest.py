@@ -1,246 +1,234 @@
-"""Adding events to the cache: dedupe by eventID across every source, which sources (and
-roots: folders, trail locations) each event came from, and what was read of each file or
-object. Mixed into ``Store`` (it supplies ``_c`` and ``_one``)."""
+"""The writer: batches (files, objects, pages of events) into the cache, many per transaction.
+
+In one transaction: the batches' new dictionary values, their chunks, their events
+(deduplicated by eventID across every source: an event seen before only gains an origin), and
+what was read of each file (so a file is marked read together with its events: a crash loses
+at most the transaction and doubles nothing). Dictionary ids are cached in memory once
+committed; another process writing the same cache is safe (ids are only ever added, and the
+write lock is held from the first read of the transaction).
+"""
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
-from ..filter.values import fold, ipv4_int
-from ..records.event import Event, raw_bytes
-from .codec import compress_raw
+from ..filter.values import ipv4_int
+from .batch import TABLES, FileBatch, FileRecord, IngestStats
+from .db import Database
+from .origins import ensure_origin
+from .schema import DICTS
+
+_PROBE = 500  # eventIDs per dedupe query
 
 
-@dataclass(slots=True)
-class IngestStats:
-    added: int = 0
-    duplicates: int = 0
+def clean(s: str) -> str:
+    """Text SQLite can store (lone surrogates, which json lets through, replaced)."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "replace").decode("utf-8")
+    return s
 
 
-@dataclass(slots=True, frozen=True)
-class FileRecord:
-    """What was read of one file or object: the store skips it next time if unchanged."""
-
-    uri: str
-    size: int | None
-    mtime_ns: int | None
-    etag: str | None
-    events: int
-    rejects: Sequence[tuple[str, str]]
-    error: str
+def _clean_tuple(v: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(clean(x) if isinstance(x, str) else x for x in v)
 
 
-def like_prefix(base: str) -> str:
-    """A LIKE pattern (ESCAPE '\\') for what lies under base/."""
-    return base.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+def reject_summary(f: FileRecord) -> tuple[str, str, int] | None:
+    """(where, why, how many records were lost) for a file that lost records or could not be
+    read, None when everything was read."""
+    records = [(w, r) for w, r in f.rejects if not (f.error and r == f.error)]
+    if not records and not f.error:
+        return None
+    if not records:
+        return f.uri, f.error, 0
+    where, why = records[0]
+    n = len(records)
+    reason = f"{n:,} record{'s' if n != 1 else ''} rejected (first: {why})"
+    if f.error:
+        reason += f"; {f.error}"
+    return where, reason, n
 
 
-def _clean(s: str) -> str:
-    return s.encode("utf-8", "replace").decode("utf-8")
+class Writer:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._ids: dict[tuple[Any, ...], int] = {}  # committed dictionary ids
+        self._origins: dict[str, int] = {}
 
+    def write(self, batches: Sequence[FileBatch]) -> list[IngestStats]:
+        """Write the batches in one transaction; their stats, in order."""
+        ids: dict[tuple[Any, ...], int] = {}
+        origins: dict[str, int] = {}
+        with self.db.write() as c:
+            stats = self._write(c, batches, ids, origins)
+        self._ids.update(ids)
+        self._origins.update(origins)
+        if len(self._ids) > 2_000_000:  # bounded memory on a cache of many distinct values
+            self._ids.clear()
+        return stats
 
-def _row_values(eid: int, ev: Event) -> tuple[Any, ...]:
-    p = ev.principal
-    return (
-        eid,
-        ev.event_id,
-        ev.ts_ms,
-        ev.name,
-        ev.source,
-        ev.region,
-        ev.account,
-        p.display,
-        p.type,
-        p.arn,
-        p.user_name,
-        p.session_name,
-        p.lookup_username,
-        p.access_key,
-        p.invoked_by,
-        p.source_identity,
-        ev.source_ip,
-        ipv4_int(ev.source_ip),
-        ev.user_agent,
-        ev.error_code,
-        ev.error_message,
-        None if ev.read_only is None else int(ev.read_only),
-        ev.event_type,
-        ev.category,
-        ", ".join(n for _, n in ev.resources),
-        compress_raw(raw_bytes(ev.raw)),
-    )
+    # ------------------------------------------------------------------ dictionaries
 
-
-_INSERT = f"INSERT INTO events VALUES ({','.join('?' * 26)})"
-
-
-class IngestMixin:
-    def _c(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
-
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        raise NotImplementedError
-
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        raise NotImplementedError
-
-    def origin_id(self, uri: str, kind: str = "file") -> int:
-        with self._c() as c:
-            return self._origin(c, uri, kind)
-
-    @staticmethod
-    def _origin(c: sqlite3.Connection, uri: str, kind: str) -> int:
-        c.execute("INSERT OR IGNORE INTO origins (uri, kind) VALUES (?, ?)", (uri, kind))
-        return int(c.execute("SELECT id FROM origins WHERE uri=?", (uri,)).fetchone()[0])
-
-    def ingest(
-        self,
-        events: Iterable[Event],
-        origin: str,
-        kind: str = "file",
-        file: FileRecord | None = None,
-    ) -> IngestStats:
-        """Add events, deduplicated by eventID across every source, and (for a file or an
-        object) what was read of it: one transaction."""
-        stats = IngestStats()
-        batch: dict[str, Event] = {}
-        for ev in events:
-            if ev.event_id in batch:
-                stats.duplicates += 1
-            else:
-                batch[ev.event_id] = ev
-        if not batch and file is None:
-            return stats
-        with self._c() as c:
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                oid = self._origin(c, origin, kind)
-                if batch:
-                    self._insert(c, batch, [oid, *self._roots_of(c, origin)], stats)
-                if file is not None:
-                    self._record_file(c, file)
-                c.execute("COMMIT")
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
-            return stats
-
-    @staticmethod
-    def _roots_of(c: sqlite3.Connection, uri: str) -> list[int]:
-        """The roots (folders, trail locations) a source lies under: its events carry them too."""
-        return [
-            int(rid)
-            for rid, root in c.execute("SELECT id, uri FROM origins WHERE kind = 'root'")
-            if uri == root or uri.startswith(root + "/")
-        ]
-
-    def root_scope(self, uri: str) -> list[int]:
-        """The scope of a folder or a trail location: the one origin id that every event read
-        under it carries, however many files or objects it has (a list of every file's id
-        would outgrow SQLite's variable limit). Events cached before the root existed are
-        given it once, when it is created."""
-        base = uri.rstrip("/")
-        like = like_prefix(base)
-        with self._c() as c:
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                row = c.execute(
-                    "SELECT id FROM origins WHERE uri = ? AND kind = 'root'", (base,)
-                ).fetchone()
-                if row is None:
-                    c.execute("INSERT INTO origins (uri, kind) VALUES (?, 'root')", (base,))
-                    row = c.execute("SELECT last_insert_rowid()").fetchone()
-                    c.execute(
-                        "INSERT OR IGNORE INTO event_origins SELECT o.event, ? FROM event_origins o"
-                        " JOIN origins g ON g.id = o.origin WHERE g.kind != 'root'"
-                        " AND (g.uri = ? OR g.uri LIKE ? ESCAPE '\\')",
-                        (row[0], base, like),
-                    )
-                c.execute("COMMIT")
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
-        return [int(row[0])]
-
-    @staticmethod
-    def _insert(
-        c: sqlite3.Connection, batch: dict[str, Event], oids: list[int], stats: IngestStats
+    def _intern(
+        self, c: sqlite3.Connection, values: set[tuple[Any, ...]], new: dict[tuple[Any, ...], int]
     ) -> None:
-        existing: dict[str, int] = {}
-        ids = list(batch)
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            q = f"SELECT event_id, id FROM events WHERE event_id IN ({','.join('?' * len(chunk))})"
-            for eid_text, rid in c.execute(q, chunk):
-                existing[fold(eid_text)] = rid
-        next_id = int(c.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM events").fetchone()[0])
-        rows: list[tuple[Any, ...]] = []
-        res_rows: list[tuple[int, str, str]] = []
-        key_rows: list[tuple[str, int]] = []
-        origin_rows: list[tuple[int, int]] = []
-        for key, ev in batch.items():
-            folded = fold(key)
-            rid = existing.get(folded)
-            if rid is not None:
-                stats.duplicates += 1
-                origin_rows.extend((rid, o) for o in oids)
+        """Find or add every value (table number, *columns) not known yet; into ``new``."""
+        by_table: dict[int, list[tuple[Any, ...]]] = {}
+        for v in values:
+            if v not in self._ids:
+                by_table.setdefault(v[0], []).append(v)
+        for tno, wanted in by_table.items():
+            table = TABLES[tno]
+            cols = DICTS[table]
+            safe: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+            for v in wanted:
+                safe.setdefault(_clean_tuple(v[1:]), []).append(v)
+            firsts = list({k[0] for k in safe})
+            for i in range(0, len(firsts), _PROBE):
+                part = firsts[i : i + _PROBE]
+                q = (
+                    f"SELECT id, {', '.join(cols)} FROM {table} "
+                    f"WHERE {cols[0]} IN ({','.join('?' * len(part))})"
+                )
+                for row in c.execute(q, part):
+                    for v in safe.pop(tuple(row[1:]), ()):
+                        new[v] = int(row[0])
+            if not safe:
                 continue
-            rid = next_id
-            next_id += 1
-            existing[folded] = rid
-            rows.append(_row_values(rid, ev))
-            res_rows.extend((rid, t, n) for t, n in ev.resources)
-            if ev.issued_key:
-                key_rows.append((ev.issued_key, rid))
-            origin_rows.extend((rid, o) for o in oids)
-        stats.added = len(rows)
-        try:
-            c.executemany(_INSERT, rows)
-        except (UnicodeEncodeError, sqlite3.ProgrammingError):
-            for r in rows:
-                c.execute(_INSERT, tuple(_clean(v) if isinstance(v, str) else v for v in r))
-        try:
-            c.executemany("INSERT INTO resources VALUES (?, ?, ?)", res_rows)
-        except (UnicodeEncodeError, sqlite3.ProgrammingError):
-            c.executemany(
-                "INSERT INTO resources VALUES (?, ?, ?)",
-                [(a, _clean(b), _clean(n)) for a, b, n in res_rows],
+            nid = int(c.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0])
+            rows = []
+            for k, vs in safe.items():
+                nid += 1
+                rows.append((nid, *k, ipv4_int(k[0])) if table == "ips" else (nid, *k))
+                for v in vs:
+                    new[v] = nid
+            marks = ",".join("?" * len(rows[0]))
+            cnames = ", ".join(("id", *cols, "v4") if table == "ips" else ("id", *cols))
+            c.executemany(f"INSERT INTO {table} ({cnames}) VALUES ({marks})", rows)
+
+    def _origin(self, c: sqlite3.Connection, b: FileBatch, new: dict[str, int]) -> int:
+        oid = self._origins.get(b.origin) or new.get(b.origin)
+        if oid is None:
+            oid = new[b.origin] = ensure_origin(c, b.origin, b.kind)
+        return oid
+
+    # ------------------------------------------------------------------ the transaction
+
+    def _existing(
+        self, c: sqlite3.Connection, batches: Sequence[FileBatch]
+    ) -> dict[bytes | str, tuple[int, int]]:
+        """eventID key -> (event id, first origin) of the batches' events already cached."""
+        keys = [r[0] for b in batches for r in b.rows]
+        out: dict[bytes | str, tuple[int, int]] = {}
+        for i in range(0, len(keys), _PROBE):
+            part = keys[i : i + _PROBE]
+            q = (
+                "SELECT e.eid, e.id, c.origin FROM events e JOIN chunks c ON c.id = e.chunk "
+                f"WHERE e.eid IN ({','.join('?' * len(part))})"
             )
-        c.executemany("INSERT INTO issued_keys VALUES (?, ?)", key_rows)
-        c.executemany("INSERT OR IGNORE INTO event_origins VALUES (?, ?)", origin_rows)
+            for k, rid, origin in c.execute(q, part):
+                out[k] = (int(rid), int(origin))
+        return out
 
-    def file_seen(self, uri: str, size: int | None, mtime_ns: int | None, etag: str | None) -> bool:
-        row = self._one("SELECT size, mtime_ns, etag FROM files WHERE uri=?", (uri,))
-        if row is None:
-            return False
-        if etag is not None:
-            return bool(row[2] == etag)
-        return bool(row[0] == size and row[1] == mtime_ns)
-
-    def record_file(self, file: FileRecord, kind: str = "file") -> None:
-        """Remember a file or object that gave no events (unreadable, empty, a digest...)."""
-        self.ingest((), file.uri, kind, file)
+    def _write(
+        self,
+        c: sqlite3.Connection,
+        batches: Sequence[FileBatch],
+        new_ids: dict[tuple[Any, ...], int],
+        new_origins: dict[str, int],
+    ) -> list[IngestStats]:
+        self._intern(c, {v for b in batches for v in b.values}, new_ids)
+        ids = self._ids
+        seen = self._existing(c, batches)
+        next_event = int(c.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM events").fetchone()[0])
+        next_chunk = int(c.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM chunks").fetchone()[0])
+        now = int(time.time())
+        events: list[tuple[Any, ...]] = []
+        chunks: list[tuple[Any, ...]] = []
+        blobs: list[tuple[int, bytes]] = []
+        resources: list[tuple[int, int, int, int]] = []
+        issued: list[tuple[int, int]] = []
+        extra: list[tuple[int, int]] = []
+        files: list[tuple[int, FileRecord]] = []
+        out: list[IngestStats] = []
+        for b in batches:
+            st = IngestStats(duplicates=b.duplicates)
+            out.append(st)
+            oid = self._origin(c, b, new_origins)
+            g = [ids.get(v) or new_ids[v] for v in b.values]
+            event_of: list[int | None] = []
+            chunk_ids: dict[int, int] = {}
+            for r in b.rows:
+                hit = seen.get(r[0])
+                if hit is not None:
+                    st.duplicates += 1
+                    event_of.append(None)
+                    if hit[1] != oid:
+                        extra.append((hit[0], oid))
+                    continue
+                rid = next_event
+                next_event += 1
+                seen[r[0]] = (rid, oid)
+                event_of.append(rid)
+                cno = r[3]
+                cid = chunk_ids.get(cno)
+                if cid is None:
+                    cid = chunk_ids[cno] = next_chunk
+                    next_chunk += 1
+                    blob, n, t_min, t_max = b.chunks[cno]
+                    chunks.append((cid, oid, n, t_min, t_max, rid, len(blob)))
+                    blobs.append((cid, blob))
+                events.append(
+                    (rid, r[0], None if r[1] is None else clean(r[1]), r[2], cid, r[4],
+                     g[r[5]], g[r[6]], g[r[7]], g[r[8]], g[r[9]], g[r[10]], g[r[11]], g[r[12]])
+                )  # fmt: skip
+            st.added = len(b.rows) - (st.duplicates - b.duplicates)
+            for row, pos, name, typ in b.resources:
+                ev = event_of[row]
+                if ev is not None:
+                    resources.append((ev, pos, g[name], g[typ]))
+            for row, key in b.issued:
+                ev = event_of[row]
+                if ev is not None:
+                    issued.append((g[key], ev))
+            if b.file is not None:
+                files.append((oid, b.file))
+        self._record_files(c, files, now)
+        c.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)", chunks)
+        c.executemany("INSERT INTO blobs VALUES (?, ?)", blobs)
+        c.executemany(
+            "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", events
+        )
+        c.executemany("INSERT OR IGNORE INTO resources VALUES (?, ?, ?, ?)", resources)
+        c.executemany("INSERT OR IGNORE INTO issued_keys VALUES (?, ?)", issued)
+        c.executemany("INSERT OR IGNORE INTO extra_origins VALUES (?, ?)", extra)
+        return out
 
     @staticmethod
-    def _record_file(c: sqlite3.Connection, f: FileRecord) -> None:
-        now = int(time.time())
-        c.execute(
-            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (f.uri, f.size, f.mtime_ns, f.etag, f.events, len(f.rejects), _clean(f.error), now),
-        )
-        c.execute("DELETE FROM rejects WHERE uri=?", (f.uri,))
-        c.executemany(
-            "INSERT INTO rejects VALUES (?, ?, ?, ?)",
-            [(f.uri, _clean(w), _clean(r), now) for w, r in f.rejects],
-        )
-
-    def rejects(self, limit: int = 1000) -> list[tuple[str, str, str]]:
-        rows = self._all(
-            "SELECT uri, location, reason FROM rejects ORDER BY at DESC, rowid LIMIT ?", (limit,)
-        )
-        return [(str(a), str(b), str(c)) for a, b, c in rows]
+    def _record_files(c: sqlite3.Connection, files: list[tuple[int, FileRecord]], now: int) -> None:
+        """What was read of each file, and (one row a file) what it lost: a file read again
+        replaces what was said of it."""
+        rows, rejects = [], []
+        for oid, f in files:
+            lost = reject_summary(f)
+            rows.append(
+                (oid, f.size, f.mtime_ns, f.etag, f.events,
+                 0 if lost is None else max(lost[2], 1), clean(f.error), now)
+            )  # fmt: skip
+            if lost is not None:
+                rejects.append((clean(f.uri), clean(lost[0]), clean(lost[1]), lost[2], now))
+        again = [
+            (oid,)
+            for oid, _ in files
+            if c.execute("SELECT 1 FROM files WHERE origin = ?", (oid,)).fetchone() is not None
+        ]
+        if again:
+            c.executemany(
+                "DELETE FROM rejects WHERE uri = (SELECT uri FROM origins WHERE id = ?)", again
+            )
+        c.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        c.executemany("INSERT INTO rejects VALUES (?, ?, ?, ?, ?)", rejects)

@@ -1,72 +1,81 @@
-"""The cache's schema and its version."""
+"""The cache's layout (version 3) and its version check.
+
+An event is a narrow row of small integers: its time, where its raw record lives (a line of a
+compressed chunk), and ids into dictionary tables that hold each distinct value once (event
+kinds, principals, regions, accounts, keys, IPs, agents, error codes, resource names and
+types). Only the time and the eventID are indexed; the rest is scanned (a few hundred ms over
+a million rows) or answered from the small dictionaries. Raw records are kept exactly
+(secrets redacted), one zstd frame per source file or page: see codec.py.
+"""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+# dictionary tables: name -> value columns (each distinct tuple once; `id` is what events hold)
+DICTS: dict[str, tuple[str, ...]] = {
+    "kinds": ("name", "source", "event_type", "category", "read_only"),
+    "principals": (
+        "display",
+        "type",
+        "arn",
+        "user_name",
+        "session_name",
+        "lookup_username",
+        "invoked_by",
+        "source_identity",
+    ),
+    "errors": ("code",),
+    "regions": ("s",),
+    "accounts": ("s",),
+    "access_keys": ("s",),
+    "ips": ("s",),  # plus v4: the integer of a dotted IPv4 address, for CIDR ranges
+    "agents": ("s",),
+    "rnames": ("s",),
+    "rtypes": ("s",),
+}
+
+# the dictionary-coded columns of `events`, in row order, and the table each points into
+EVENT_DICTS: dict[str, str] = {
+    "kind": "kinds",
+    "region": "regions",
+    "account": "accounts",
+    "principal": "principals",
+    "access_key": "access_keys",
+    "ip": "ips",
+    "agent": "agents",
+    "error": "errors",
+}
 
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY,
-    event_id TEXT NOT NULL COLLATE NOCASE UNIQUE,
-    ts INTEGER NOT NULL,
-    name TEXT NOT NULL COLLATE NOCASE,
-    source TEXT NOT NULL COLLATE NOCASE,
-    region TEXT NOT NULL COLLATE NOCASE,
-    account TEXT NOT NULL COLLATE NOCASE,
-    principal TEXT NOT NULL COLLATE NOCASE,
-    principal_type TEXT NOT NULL COLLATE NOCASE,
-    principal_arn TEXT NOT NULL COLLATE NOCASE,
-    user_name TEXT NOT NULL COLLATE NOCASE,
-    session_name TEXT NOT NULL COLLATE NOCASE,
-    lookup_username TEXT NOT NULL COLLATE NOCASE,
-    access_key TEXT NOT NULL COLLATE NOCASE,
-    invoked_by TEXT NOT NULL COLLATE NOCASE,
-    source_identity TEXT NOT NULL COLLATE NOCASE,
-    source_ip TEXT NOT NULL COLLATE NOCASE,
-    ip_v4 INTEGER,
-    user_agent TEXT NOT NULL COLLATE NOCASE,
-    error_code TEXT NOT NULL COLLATE NOCASE,
-    error_message TEXT NOT NULL,
-    read_only INTEGER,
-    event_type TEXT NOT NULL COLLATE NOCASE,
-    category TEXT NOT NULL COLLATE NOCASE,
-    resources TEXT NOT NULL,
-    raw BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
-CREATE INDEX IF NOT EXISTS events_name ON events (name, ts);
-CREATE INDEX IF NOT EXISTS events_key ON events (access_key);
-CREATE INDEX IF NOT EXISTS events_ip ON events (source_ip);
-CREATE INDEX IF NOT EXISTS events_ipv4 ON events (ip_v4) WHERE ip_v4 IS NOT NULL;
-CREATE INDEX IF NOT EXISTS events_user ON events (user_name);
-CREATE INDEX IF NOT EXISTS events_session ON events (session_name);
-CREATE TABLE IF NOT EXISTS resources (
-    event INTEGER NOT NULL,
-    type TEXT NOT NULL COLLATE NOCASE,
-    name TEXT NOT NULL COLLATE NOCASE
-);
-CREATE INDEX IF NOT EXISTS resources_name ON resources (name);
-CREATE INDEX IF NOT EXISTS resources_event ON resources (event);
-CREATE TABLE IF NOT EXISTS issued_keys (
-    access_key TEXT NOT NULL COLLATE NOCASE,
-    event INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS issued_keys_key ON issued_keys (access_key);
+def _dict_ddl(table: str, cols: tuple[str, ...]) -> str:
+    defs = ", ".join(f"{c} INTEGER" if c == "read_only" else f"{c} TEXT NOT NULL" for c in cols)
+    extra = ", v4 INTEGER" if table == "ips" else ""
+    return (
+        f"CREATE TABLE IF NOT EXISTS {table} (id INTEGER PRIMARY KEY, {defs}{extra}, "
+        f"UNIQUE ({', '.join(cols)}));\n"
+    )
+
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);\n"
+    + "".join(_dict_ddl(t, c) for t, c in DICTS.items())
+    + """
+-- where events came from: files, objects, LookupEvents targets, the demo ('origins'), and
+-- roots (a folder, a trail location) that hold many of them
 CREATE TABLE IF NOT EXISTS origins (
     id INTEGER PRIMARY KEY,
     uri TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS origins_kind ON origins (kind);
-CREATE TABLE IF NOT EXISTS event_origins (
-    event INTEGER NOT NULL,
+CREATE TABLE IF NOT EXISTS origin_roots (
+    root INTEGER NOT NULL,
     origin INTEGER NOT NULL,
-    PRIMARY KEY (event, origin)
+    PRIMARY KEY (root, origin)
 ) WITHOUT ROWID;
+-- what was read of a file or object (skipped next time if unchanged)
 CREATE TABLE IF NOT EXISTS files (
-    uri TEXT PRIMARY KEY,
+    origin INTEGER PRIMARY KEY,
     size INTEGER,
     mtime_ns INTEGER,
     etag TEXT,
@@ -75,12 +84,63 @@ CREATE TABLE IF NOT EXISTS files (
     error TEXT NOT NULL,
     ingested_at INTEGER NOT NULL
 );
+-- one row per file or object that lost records (or was unreadable), saying how many and why
 CREATE TABLE IF NOT EXISTS rejects (
     uri TEXT NOT NULL,
     location TEXT NOT NULL,
     reason TEXT NOT NULL,
+    lost INTEGER NOT NULL,
     at INTEGER NOT NULL
 );
+-- raw records: line `idx` of the zstd frame in blobs is the record of the event (chunk, idx)
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY,
+    origin INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    t_min INTEGER NOT NULL,
+    t_max INTEGER NOT NULL,
+    first_event INTEGER NOT NULL,  -- its events have ids from here (fewer than n: duplicates)
+    size INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS blobs (chunk INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    eid BLOB NOT NULL,  -- the eventID as a key: 16 bytes for a UUID, else its ASCII-folded text
+    eid_text TEXT,  -- the eventID as written, when the key does not give it back
+    ts INTEGER NOT NULL,  -- eventTime, ms
+    chunk INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    kind INTEGER NOT NULL,
+    region INTEGER NOT NULL,
+    account INTEGER NOT NULL,
+    principal INTEGER NOT NULL,
+    access_key INTEGER NOT NULL,
+    ip INTEGER NOT NULL,
+    agent INTEGER NOT NULL,
+    error INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_eid ON events (eid);
+CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+CREATE TABLE IF NOT EXISTS resources (
+    event INTEGER NOT NULL,
+    pos INTEGER NOT NULL,
+    name INTEGER NOT NULL,
+    type INTEGER NOT NULL,
+    PRIMARY KEY (event, pos)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS resources_name ON resources (name);
+-- STS calls: the access key their credentials carry (who assumed what)
+CREATE TABLE IF NOT EXISTS issued_keys (
+    access_key INTEGER NOT NULL,
+    event INTEGER NOT NULL,
+    PRIMARY KEY (access_key, event)
+) WITHOUT ROWID;
+-- an event's first origin is its chunk's; any other origin that gave it again is here
+CREATE TABLE IF NOT EXISTS extra_origins (
+    event INTEGER NOT NULL,
+    origin INTEGER NOT NULL,
+    PRIMARY KEY (event, origin)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS coverage (
     source TEXT NOT NULL,
     filter_key TEXT NOT NULL,
@@ -92,9 +152,7 @@ CREATE TABLE IF NOT EXISTS coverage (
     PRIMARY KEY (source, filter_key, start, end)
 );
 """
-
-
-LIST_COLUMNS = (
-    "e.id, e.event_id, e.ts, e.name, e.principal, e.source_ip, e.region, e.resources, "
-    "e.error_code, e.read_only, e.source, e.account"
 )
+
+# the table whose presence says the schema is complete (created last)
+NEWEST_TABLE = "coverage"

@@ -1,176 +1,102 @@
-"""The SQLite cache: schema + version, connections, windowed queries, counts, which source
-each event came from, and coverage for the lazy sources. Ingest: ingest.py; facets and the
-histogram: facets.py.
+"""The SQLite cache every source lands in: ``Store`` is the facade over its parts.
 
-The folder is 0700 and the files 0600 (audit data). WAL + a busy timeout let two processes
-share one cache. Raw records are stored zstd-compressed with a raw dictionary of CloudTrail's
-own vocabulary (small records compress ~3x better with it).
+* db.py: connections (a pool, WAL, busy timeout), SQL functions, write transactions
+* schema.py / migrate.py: the layout, its version, the conversion of version 2 caches
+* batch.py / parse.py / ingest.py: records -> compact batches (in parse processes) -> the writer
+* queries.py: windows, counts, raw records; words.py: free words over the raw chunks
+* facets.py: completion counts and the histogram; origins.py: sources and scopes;
+  coverage.py: what lazy sources have read, and settings
+
+The folder is 0700 and the files 0600 (audit data).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sqlite3
+import sys
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..fields import text_at
 from ..filter.language import Filter
-from ..filter.sql import to_sql
-from ..filter.values import compile_regex, fold, ip_in
-from ..locations import ensure_private_dir
-from ..records.event import loads
-from .codec import decompress_raw
-from .facets import FacetsMixin
-from .ingest import IngestMixin, like_prefix
-from .schema import LIST_COLUMNS, SCHEMA, SCHEMA_VERSION
+from ..records.event import Event
+from .batch import FileBatch, FileRecord, IngestStats, batch_of
+from .coverage import Coverage, Coverages
+from .db import Database, StoreError
+from .facets import Facets
+from .ingest import Writer
+from .migrate import convert_v2, create_schema, schema_version
+from .origins import Origins
+from .queries import Queries, Row
+from .schema import SCHEMA_VERSION
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Coverage",
+    "FileRecord",
+    "IngestStats",
+    "Row",
+    "Store",
+    "StoreError",
+]
 
 
-class StoreError(RuntimeError):
-    pass
+def _progress_bar(done: int, total: int) -> None:
+    """The v2 conversion's progress on stderr."""
+    if not sys.stderr.isatty() and done < total:
+        return
+    pct = 100 * done // max(total, 1)
+    bar = "#" * (pct // 4)
+    end = "\n" if done >= total else ""
+    sys.stderr.write(
+        f"\rtrailtui: converting the cache to version {SCHEMA_VERSION} "
+        f"[{bar:<25}] {done:,}/{total:,} events{end}"
+    )
+    sys.stderr.flush()
 
 
-@dataclass(slots=True, frozen=True)
-class Row:
-    """What the event list shows for one event."""
-
-    id: int
-    event_id: str
-    ts: int
-    name: str
-    principal: str
-    source_ip: str
-    region: str
-    resources: str
-    error_code: str
-    read_only: bool | None
-    source: str
-    account: str
-
-    @property
-    def time(self) -> datetime:
-        return datetime.fromtimestamp(self.ts / 1000, tz=UTC)
-
-
-@dataclass(slots=True, frozen=True)
-class Coverage:
-    source: str
-    filter_key: str
-    start: int
-    end: int
-    complete: bool
-    next_token: str | None
-    updated: int
-
-
-def _contains(blob: bytes | None, needle: str) -> bool:
-    if blob is None:
-        return False
-    return needle in fold(decompress_raw(blob))
-
-
-def _field(blob: bytes | None, path: str) -> str:
-    """The text at a dotted path of the raw record (fields the cache keeps no column for)."""
-    if blob is None:
-        return ""
-    try:
-        return text_at(loads(decompress_raw(blob)), path)
-    except ValueError:
-        return ""
-
-
-def _regexp(pattern: str, value: str | None) -> bool:
-    return bool(value) and compile_regex(pattern).search(value or "") is not None
-
-
-def _ip_in(value: str | None, cidr: str) -> bool:
-    return ip_in(value, cidr)
-
-
-def _row(r: Sequence[Any]) -> Row:
-    ro = None if r[9] is None else bool(r[9])
-    return Row(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], ro, r[10], r[11])
-
-
-class Store(IngestMixin, FacetsMixin):
-    """One SQLite cache file. Thread-safe enough for one writer and many readers: every
-    thread gets its own connection."""
+class Store:
+    """One cache file. Thread-safe for one writer and many readers (a connection per thread);
+    processes share it through SQLite's locks."""
 
     def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = Path(path)
         self.readonly = readonly
         self._prefetched: dict[tuple[Any, ...], Future[list[Row]]] = {}
-        self._idle: list[sqlite3.Connection] = []
-        self._conns: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        if not readonly:
-            ensure_private_dir(self.path.parent)
-            if not self.path.exists():
-                fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
-                os.close(fd)
-            os.chmod(self.path, 0o600)
-        elif not self.path.exists():
-            raise StoreError(f"no cache at {self.path}")
-        self._init_schema()
+        db = Database(self.path, readonly)
+        version = schema_version(db)
+        if version == 2:
+            db.close()
+            if readonly:
+                raise StoreError(
+                    f"cache {self.path} is version 2: open it once with trailtui to convert it"
+                )
+            convert_v2(self.path, _progress_bar)
+            db = Database(self.path, readonly)
+            version = schema_version(db)
+        if version is not None and version != SCHEMA_VERSION:
+            db.close()
+            raise StoreError(
+                f"cache {self.path} has schema version {version}, this trailtui uses "
+                f"{SCHEMA_VERSION}: move it aside (or use --cache) and it will be rebuilt"
+            )
+        if version is None:
+            if readonly:
+                raise StoreError(f"{self.path} is not a trailtui cache")
+            create_schema(db)
+        self.db = db
+        self.origins = Origins(db)
+        self.queries = Queries(db)
+        self.facets = Facets(db, self.queries)
+        self.coverages = Coverages(db)
+        self._writer: Writer | None = None
+        self._writer_lock = threading.Lock()
 
-    # ------------------------------------------------------------------ connections
-
-    @contextmanager
-    def _c(self) -> Iterator[sqlite3.Connection]:
-        """A connection from the pool (worker threads come and go; connections stay)."""
-        with self._lock:
-            c = self._idle.pop() if self._idle else None
-        if c is None:
-            c = self._connect()
-        try:
-            yield c
-        finally:
-            if c.in_transaction:
-                c.rollback()
-            with self._lock:
-                if c in self._conns:
-                    self._idle.append(c)
-
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._c() as c:
-            return c.execute(sql, params).fetchall()
-
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        with self._c() as c:
-            return c.execute(sql, params).fetchone()
-
-    execute = _all  # one statement, all rows (tests, maintenance)
-
-    def _connect(self) -> sqlite3.Connection:
-        c = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
-        c.execute("PRAGMA busy_timeout=30000")
-        c.execute("PRAGMA journal_mode=WAL")
-        c.execute("PRAGMA synchronous=NORMAL")
-        c.execute("PRAGMA temp_store=MEMORY")
-        c.execute("PRAGMA cache_size=-8192")
-        c.create_function("tt_contains", 2, _contains, deterministic=True)
-        c.create_function("tt_regexp", 2, _regexp, deterministic=True)
-        c.create_function("tt_field", 2, _field, deterministic=True)
-        c.create_function("tt_ip_in", 2, _ip_in, deterministic=True)
-        with self._lock:
-            self._conns.append(c)
-        return c
+    # ------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
-        with self._lock:
-            for c in self._conns:
-                with contextlib.suppress(sqlite3.Error):
-                    c.close()
-            self._conns.clear()
-            self._idle.clear()
+        self.db.close()
 
     def __enter__(self) -> Store:
         return self
@@ -180,76 +106,69 @@ class Store(IngestMixin, FacetsMixin):
 
     def interrupt(self) -> None:
         """Abort the queries running on every connection (a new filter supersedes them)."""
-        with self._lock:
-            for c in self._conns:
-                c.interrupt()
+        self.db.interrupt()
 
-    def _init_schema(self) -> None:
-        try:
-            with self._c() as c:
-                try:
-                    row = c.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-                except sqlite3.OperationalError as e:
-                    if "no such table" not in str(e):
-                        raise
-                    row = None
-                if row is not None and int(row[0]) != SCHEMA_VERSION:
-                    raise StoreError(
-                        f"cache {self.path} has schema version {row[0]}, this trailtui uses "
-                        f"{SCHEMA_VERSION}: move it aside (or use --cache) and it will be rebuilt"
-                    )
-                if row is None and self.readonly:
-                    raise StoreError(f"{self.path} is not a trailtui cache")
-                # new caches, and what later versions added (all IF NOT EXISTS; the newest
-                # addition tells whether anything is missing, so a plain open writes nothing)
-                newest = "SELECT 1 FROM sqlite_master WHERE name = 'origins_kind'"
-                if not self.readonly and c.execute(newest).fetchone() is None:
-                    c.executescript(
-                        "BEGIN IMMEDIATE;"
-                        + SCHEMA
-                        + "INSERT OR REPLACE INTO meta VALUES "
-                        + f"('schema_version', '{SCHEMA_VERSION}');"
-                        + "COMMIT;"
-                    )
-        except sqlite3.DatabaseError as e:
-            raise StoreError(f"{self.path} is not a trailtui cache: {e}") from e
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """One statement, all rows (tests, maintenance)."""
+        return self.db.all(sql, params)
 
-    # ------------------------------------------------------------------ meta
+    # ------------------------------------------------------------------ ingest
 
-    def get_meta(self, key: str) -> str | None:
-        row = self._one("SELECT value FROM meta WHERE key=?", (key,))
-        return None if row is None else str(row[0])
+    def write(self, batches: Sequence[FileBatch]) -> list[IngestStats]:
+        """Batches (files, objects, pages) in one transaction: the fast bulk path."""
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = Writer(self.db)
+            return self._writer.write(batches)
 
-    def set_meta(self, key: str, value: str) -> None:
-        self._all("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+    def ingest(
+        self,
+        events: Iterable[Event],
+        origin: str,
+        kind: str = "file",
+        file: FileRecord | None = None,
+    ) -> IngestStats:
+        """Add events, deduplicated by eventID across every source, and (for a file or an
+        object) what was read of it: one transaction."""
+        b = batch_of(events, origin, kind, file)
+        if not b.rows and file is None:
+            return IngestStats(duplicates=b.duplicates)
+        return self.write([b])[0]
 
-    # ------------------------------------------------------------------ scope
+    def record_file(self, file: FileRecord, kind: str = "file") -> None:
+        """Remember a file or object that gave no events (unreadable, empty, a digest...)."""
+        self.ingest((), file.uri, kind, file)
+
+    def file_seen(self, uri: str, size: int | None, mtime_ns: int | None, etag: str | None) -> bool:
+        row = self.db.one(
+            "SELECT f.size, f.mtime_ns, f.etag FROM files f JOIN origins o ON o.id = f.origin "
+            "WHERE o.uri = ?",
+            (uri,),
+        )
+        if row is None:
+            return False
+        if etag is not None:
+            return bool(row[2] == etag)
+        return bool(row[0] == size and row[1] == mtime_ns)
+
+    def rejects(self, limit: int = 1000) -> list[tuple[str, str, str]]:
+        """(uri, where, why) of each file or object that lost records or could not be read,
+        newest first: why says how many records it lost."""
+        rows = self.db.all(
+            "SELECT uri, location, reason FROM rejects ORDER BY at DESC, rowid LIMIT ?", (limit,)
+        )
+        return [(str(a), str(b), str(c)) for a, b, c in rows]
+
+    # ------------------------------------------------------------------ origins and scopes
+
+    def origin_id(self, uri: str, kind: str = "file") -> int:
+        return self.origins.origin_id(uri, kind)
+
+    def root_scope(self, uri: str) -> list[int]:
+        return self.origins.root_scope(uri)
 
     def origins_under(self, prefixes: Sequence[str]) -> list[int]:
-        """Origin ids whose uri equals or lies under any of the prefixes."""
-        out: list[int] = []
-        for p in prefixes:
-            base = p.rstrip("/")
-            like = like_prefix(base)
-            rows = self._all(
-                "SELECT id FROM origins WHERE uri = ? OR uri LIKE ? ESCAPE '\\'",
-                (base, like),
-            )
-            out.extend(int(r[0]) for r in rows)
-        return sorted(set(out))
-
-    def _where(self, f: Filter, scope: Sequence[int] | None) -> tuple[str, list[Any]]:
-        sql = to_sql(f)
-        where, params = sql.where, list(sql.params)
-        if scope is not None:
-            if not scope:
-                return "0", []
-            where += (
-                " AND EXISTS (SELECT 1 FROM event_origins o WHERE o.event = e.id AND o.origin "
-                f"IN ({','.join('?' * len(scope))}))"
-            )
-            params.extend(scope)
-        return where, params
+        return self.origins.origins_under(prefixes)
 
     # ------------------------------------------------------------------ queries
 
@@ -264,7 +183,7 @@ class Store(IngestMixin, FacetsMixin):
 
         def run() -> None:
             try:
-                fut.set_result(self._window(f, offset, limit, scope))
+                fut.set_result(self.queries.window(f, offset, limit, scope))
             except BaseException as e:
                 fut.set_exception(e)
 
@@ -286,46 +205,7 @@ class Store(IngestMixin, FacetsMixin):
     ) -> list[Row]:
         """Matching events, newest first."""
         rows = self.take_prefetched(f, offset, limit, scope)
-        return rows if rows is not None else self._window(f, offset, limit, scope)
-
-    def _window(self, f: Filter, offset: int, limit: int, scope: Sequence[int] | None) -> list[Row]:
-        where, params = self._where(f, scope)
-        q = (
-            f"SELECT {LIST_COLUMNS} FROM events e WHERE {where} "
-            "ORDER BY e.ts DESC, e.id DESC LIMIT ? OFFSET ?"
-        )
-        return [_row(r) for r in self._all(q, [*params, limit, offset])]
-
-    def iter_raw(
-        self, f: Filter, scope: Sequence[int] | None = None, limit: int | None = None
-    ) -> Iterator[tuple[int, str]]:
-        """(id, raw JSON text) of the matching events, newest first, streamed."""
-        where, params = self._where(f, scope)
-        q = f"SELECT e.id, e.raw FROM events e WHERE {where} ORDER BY e.ts DESC, e.id DESC"
-        if limit is not None:
-            q += " LIMIT ?"
-            params.append(limit)
-        with self._c() as c:
-            cur = c.execute(q, params)
-            while True:
-                rows = cur.fetchmany(500)
-                if not rows:
-                    return
-                for rid, blob in rows:
-                    yield int(rid), decompress_raw(blob)
-
-    @contextmanager
-    def _cancellable(self, cancelled: Callable[[], bool] | None) -> Iterator[sqlite3.Connection]:
-        """A pooled connection whose query stops (sqlite3.OperationalError) once
-        ``cancelled()`` is true, so a superseded filter stops using the disk and CPU."""
-        with self._c() as c:
-            if cancelled is not None:
-                c.set_progress_handler(lambda: 1 if cancelled() else 0, 20000)
-            try:
-                yield c
-            finally:
-                if cancelled is not None:
-                    c.set_progress_handler(None, 0)
+        return rows if rows is not None else self.queries.window(f, offset, limit, scope)
 
     def count(
         self,
@@ -333,58 +213,61 @@ class Store(IngestMixin, FacetsMixin):
         scope: Sequence[int] | None = None,
         cancelled: Callable[[], bool] | None = None,
     ) -> int:
-        where, params = self._where(f, scope)
-        if cancelled is not None:
-            with self._cancellable(cancelled) as c:
-                q = f"SELECT count(*) FROM events e WHERE {where}"
-                return int(c.execute(q, params).fetchone()[0])
-        return int(self._one(f"SELECT count(*) FROM events e WHERE {where}", params)[0])
+        return self.queries.count(f, scope, cancelled)
 
-    def total(self) -> int:
-        return int(self._one("SELECT count(*) FROM events")[0])
+    def iter_raw(
+        self, f: Filter, scope: Sequence[int] | None = None, limit: int | None = None
+    ) -> Iterator[tuple[int, str]]:
+        """(id, raw JSON text) of the matching events, newest first, streamed."""
+        return self.queries.iter_raw(f, scope, limit)
 
-    def issuers_of(self, access_key: str) -> list[tuple[int, int]]:
-        """(rowid, ts) of the STS events whose credentials carry this access key, newest first."""
-        rows = self._all(
-            "SELECT e.id, e.ts FROM issued_keys k JOIN events e ON e.id = k.event "
-            "WHERE k.access_key = ? ORDER BY e.ts DESC",
-            (access_key,),
-        )
-        return [(int(a), int(b)) for a, b in rows]
+    def raw(self, event_rowid: int) -> str | None:
+        """The event's record, exactly as its source gave it (secrets redacted)."""
+        return self.queries.raw(event_rowid)
+
+    def row(self, rowid: int) -> Row | None:
+        return self.queries.row(rowid)
+
+    def rowid_of(self, event_id: str) -> int | None:
+        return self.queries.rowid_of(event_id)
 
     def index_of(
         self, f: Filter, rowid: int, ts: int, scope: Sequence[int] | None = None
     ) -> int | None:
         """The position of an event in the filter's newest-first list, None if it is not in it."""
-        where, params = self._where(f, scope)
-        if (
-            self._one(f"SELECT 1 FROM events e WHERE {where} AND e.id = ?", [*params, rowid])
-            is None
-        ):
-            return None
-        q = f"SELECT count(*) FROM events e WHERE {where} AND (e.ts > ? OR (e.ts = ? AND e.id > ?))"
-        return int(self._one(q, [*params, ts, ts, rowid])[0])
+        return self.queries.index_of(f, rowid, ts, scope)
 
-    def row(self, rowid: int) -> Row | None:
-        r = self._one(f"SELECT {LIST_COLUMNS} FROM events e WHERE e.id = ?", (rowid,))
-        return None if r is None else _row(r)
-
-    def rowid_of(self, event_id: str) -> int | None:
-        row = self._one("SELECT id FROM events WHERE event_id = ?", (event_id,))
-        return None if row is None else int(row[0])
-
-    def raw(self, event_rowid: int) -> str | None:
-        row = self._one("SELECT raw FROM events WHERE id=?", (event_rowid,))
-        return None if row is None else decompress_raw(row[0])
+    def issuers_of(self, access_key: str) -> list[tuple[int, int]]:
+        return self.queries.issuers_of(access_key)
 
     def time_range(self, scope: Sequence[int] | None = None) -> tuple[int, int] | None:
-        where, params = self._where(Filter(), scope)
-        row = self._one(f"SELECT min(e.ts), max(e.ts) FROM events e WHERE {where}", params)
-        if row is None or row[0] is None:
-            return None
-        return int(row[0]), int(row[1])
+        return self.queries.time_range(scope)
 
-    # ------------------------------------------------------------------ coverage
+    def total(self) -> int:
+        return self.queries.total()
+
+    def histogram(
+        self,
+        f: Filter,
+        start: int,
+        end: int,
+        bins: int,
+        scope: Sequence[int] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> list[int]:
+        return self.facets.histogram(f, start, end, bins, scope, cancelled)
+
+    def facet(
+        self,
+        fieldname: str,
+        f: Filter | None = None,
+        prefix: str = "",
+        limit: int = 10,
+        scope: Sequence[int] | None = None,
+    ) -> list[tuple[str, int]]:
+        return self.facets.facet(fieldname, f, prefix, limit, scope)
+
+    # ------------------------------------------------------------------ coverage and meta
 
     def set_coverage(
         self,
@@ -395,24 +278,13 @@ class Store(IngestMixin, FacetsMixin):
         complete: bool,
         next_token: str | None,
     ) -> None:
-        self._all(
-            "INSERT OR REPLACE INTO coverage VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (source, filter_key, start, end, int(complete), next_token, int(time.time())),
-        )
+        self.coverages.set_coverage(source, filter_key, start, end, complete, next_token)
 
     def coverage(self, source: str | None = None, filter_key: str | None = None) -> list[Coverage]:
-        q = "SELECT source, filter_key, start, end, complete, next_token, updated FROM coverage"
-        conds, params = [], []
-        if source is not None:
-            conds.append("source = ?")
-            params.append(source)
-        if filter_key is not None:
-            conds.append("filter_key = ?")
-            params.append(filter_key)
-        if conds:
-            q += " WHERE " + " AND ".join(conds)
-        q += " ORDER BY start"
-        return [
-            Coverage(str(a), str(b), int(c), int(d), bool(e), f, int(g))
-            for a, b, c, d, e, f, g in self._all(q, params)
-        ]
+        return self.coverages.coverage(source, filter_key)
+
+    def get_meta(self, key: str) -> str | None:
+        return self.coverages.get_meta(key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.coverages.set_meta(key, value)

@@ -139,6 +139,7 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
         case: str = "default",
         sources: Sequence[Source] = (),
         window: str = "all",
+        follow: bool = False,
     ) -> None:
         super().__init__()
         self.sources = list(sources)
@@ -152,6 +153,8 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
         self.window_index = [w for w, _ in WINDOWS].index(window)
         self.filter = Filter()
         self._detail_timer: Timer | None = None
+        self._detail_row: int | None = None  # the event the detail shows
+        self.follow_at_start = follow
         self.layout_choice: str | None = None  # None: by terminal width
         self._covered = False
         self._coverage_started = False
@@ -186,16 +189,18 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
                 self.notify(str(e), severity="error", timeout=15, markup=False)
         self.apply_filter(self.filter_text)
         self.event_list.focus()
+        if self.follow_at_start:
+            self.action_follow()
 
     def on_resize(self) -> None:
         if self.layout_choice is None:
             # narrow terminals read better with the detail below the list
             self.query_one("#main").set_class(self.size.width < WIDE, "-below")
-        self.call_after_refresh(self._relayout)
+        self.call_after_refresh(self.relayout)
 
-    def _relayout(self) -> None:
-        """Column header and histogram for the current size (called after a refresh, so
-        the screen may already be closing)."""
+    def relayout(self) -> None:
+        """Column header and histogram for the current size and data (called after a
+        refresh, so the screen may already be closing)."""
         try:
             self._header()
             width = self.query_one(Histogram).content_size.width
@@ -210,7 +215,9 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
     # ------------------------------------------------------------------ list events
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """r and V only where they mean something (the footer then shows them)."""
+        """r, V and follow only where they mean something (the footer then shows them)."""
+        if action == "follow":
+            return bool(self.followed_sources())
         if action == "refresh_sources":
             return any(s.refreshable for s in self.sources)
         if action == "verify":
@@ -224,7 +231,7 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
         if msg.page != 0 or msg.generation != self.event_list.generation:
             return
         # the slower whole-filter work starts once the first window is on screen
-        self.call_after_refresh(self._relayout)
+        self.call_after_refresh(self.relayout)
         self._trust(self.filter)
         if not self._covered:
             self._covered = True
@@ -234,6 +241,7 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
 
     def on_event_list_highlighted(self, msg: EventList.Highlighted) -> None:
         self.near_the_end()
+        self.follow_looked(msg.index)
         row = msg.row
         lst = self.event_list
         if lst.total is not None and not self._coverage_started:
@@ -253,6 +261,9 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
     def _show_detail(self, row: Row | None) -> None:
         if not self.is_running or not self.query(InstanceStrip):
             return  # the timer fired while the app was closing
+        shown, self._detail_row = self._detail_row, (row.id if row else None)
+        if row is not None and row.id == shown:
+            return  # the same event (rows landed above it while following): keep the view
         if row is None:
             self.detail.show(None)
             self.detail.set_who(Text(""))
@@ -438,7 +449,7 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
         main = self.query_one("#main")
         main.toggle_class("-below")
         self.layout_choice = "below" if main.has_class("-below") else "right"
-        self.call_after_refresh(self._relayout)
+        self.call_after_refresh(self.relayout)
 
     def action_clear_filter(self) -> None:
         self.set_filter_text("")
@@ -486,6 +497,7 @@ def run_app(
     case: str = "default",
     sources: Sequence[Source] = (),
     window: str = "all",
+    follow: bool = False,
 ) -> int:
     app = TrailApp(
         store,
@@ -496,6 +508,7 @@ def run_app(
         case=case,
         sources=sources,
         window=window,
+        follow=follow,
     )
     app.run()
     return 0

@@ -97,6 +97,9 @@ class AppBase(App[int]):
     def refresh_coverage(self) -> None:
         """Say again what the cache holds (after new events landed)."""
 
+    def relayout(self) -> None:
+        """The column header and the histogram again (new size, new events)."""
+
     def on_filter_bar_applied(self, msg: FilterBar.Applied) -> None:
         if self.apply_filter(msg.text):
             self.event_list.focus()

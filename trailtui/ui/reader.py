@@ -2,31 +2,52 @@
 demo, and any source that speaks the Source protocol), the filter's window is read in a worker,
 newest first, only while the list needs rows (more as the cursor nears the end); a new filter
 cancels the read in flight; the status bar shows each source's progress. r reads what is new,
-V verifies the window's log file integrity, F lists what was skipped and why."""
+V verifies the window's log file integrity, F lists what was skipped and why.
+
+Follow (ctrl+t, or --follow) keeps the window's end at now, for any source that says how it is
+followed (``Source.follow``): every few seconds each source refreshes and reads the window
+from a little before its previous poll to now; the list re-reads and keeps the cursor on the
+event it was on while new rows land above it, and the status bar counts the new events until
+you go back to the top. The same key pauses."""
 
 from __future__ import annotations
 
 import contextlib
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from textual import work
 from textual.binding import Binding
+from textual.timer import Timer
 from textual.worker import get_current_worker
 
 from ..filter.language import Filter
 from ..investigate.integrity import can_verify, verify_source
-from ..sources.base import Source, SourceError, window_of
+from ..sources.base import Source, SourceError, poll, poll_filter, window_of
+from ..store.store import Row
 from .base import AHEAD, AppBase
 from .screens.report import ReportScreen
 
 REPAINT_EVERY = 0.3  # seconds: the list reloads ~3 times a second at most while pages land
+FOLLOW_TICK = 0.25  # seconds: how often follow mode looks whether a source is due
 
 
 class ReaderMixin(AppBase):
     sources: list[Source]
+    following = False
+    follow_new = 0  # events that landed since you last went to the top of the list
+    _follow_due: dict[int, float]  # id(source) -> when it is polled next (monotonic)
+    _polled: dict[int, datetime]  # id(source) -> when its last poll started
+    _follow_ticker: Timer | None = None
+    _last_index = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._follow_due = {}
+        self._polled = {}
 
     READER_BINDINGS = [
+        Binding("ctrl+t", "follow", "Follow", id="live.follow"),
         Binding("r", "refresh_sources", "Refresh", id="live.refresh"),
         Binding("V", "verify", "Verify", id="trail.verify"),
         Binding("F", "skipped", "Skipped files", show=False, id="trail.skipped"),
@@ -38,6 +59,11 @@ class ReaderMixin(AppBase):
         if not self.sources:
             return
         self.workers.cancel_group(self, "reader")
+        self.follow_new = 0
+        if self.following and f.until is not None:
+            self.following = False
+            self.notify("follow paused: the filter ends at until:", severity="warning")
+        self._follow_status()
         self.read_more()
 
     def read_more(self) -> None:
@@ -153,3 +179,130 @@ class ReaderMixin(AppBase):
         lines = [f"{where}: {reason}" for _, where, reason in rows]
         title = f"{len(rows)} skipped files, objects and records" if rows else "nothing skipped"
         self.push_screen(ReportScreen(title, lines or ["every file and record was read"]))
+
+    # ------------------------------------------------------------------ follow
+
+    def followed_sources(self) -> list[Source]:
+        return [s for s in self.sources if s.follow is not None]
+
+    def action_follow(self) -> None:
+        """ctrl+t: keep the window's end at now (again: pause)."""
+        if self.following:
+            self.following = False
+            self._follow_status()
+            return
+        if not self.followed_sources():
+            self.notify(
+                "nothing to follow: open a source new events arrive in (--log-group, "
+                "--profile/--region, --from s3://… or a folder)",
+                severity="warning",
+            )
+            return
+        if self.filter.until is not None:
+            self.notify(
+                "follow keeps the window's end at now: take until: out of the filter",
+                severity="warning",
+            )
+            return
+        self.following = True
+        if self._follow_ticker is None:
+            self._follow_ticker = self.set_interval(FOLLOW_TICK, self._follow_tick)
+        self._follow_status()
+        self._follow_tick()
+
+    def _follow_tick(self) -> None:
+        if not self.following or self.reader_busy() or self.filter.until is not None:
+            return
+        now = time.monotonic()
+        due = [s for s in self.followed_sources() if self._follow_due.get(id(s), 0.0) <= now]
+        if not due:
+            return
+        lst = self.event_list
+        self._poll(self.filter, due, lst.current)
+
+    @work(thread=True, exclusive=True, group="reader")
+    def _poll(self, f: Filter, due: list[Source], row: Row | None) -> None:
+        """One poll: each due source refreshes and reads from a little before its previous
+        poll to now (the store drops what it holds); then how many events landed, and where
+        the cursor's event is now."""
+        worker = get_current_worker()
+
+        def gone() -> bool:
+            return worker.is_cancelled or not self.is_running
+
+        started = datetime.now(UTC)
+        plans = []
+        for src in due:
+            assert src.follow is not None
+            since = min(self._polled.get(id(src), started), started) - src.follow.lag
+            plans.append((src, poll_filter(f, since)))
+        counted = poll_filter(f, min(p.since or started for _, p in plans))
+        before = self.store.count(counted, self.scope)
+        errors: list[str] = []
+        for src, pf in plans:
+            try:
+                assert pf.since is not None
+                if poll(self.store, src, f, pf.since, gone):
+                    self._polled[id(src)] = started
+            except SourceError as e:
+                errors.append(str(e))
+            except Exception as e:  # a backend's own error: one line, the rest goes on
+                errors.append(f"{src.label}: {type(e).__name__}: {e}")
+            if gone():
+                return
+        added = self.store.count(counted, self.scope) - before
+        index = None
+        if added and row is not None:
+            index = self.store.index_of(f, row.id, row.ts, self.scope)
+        with contextlib.suppress(RuntimeError):
+            self.call_from_thread(self._followed, f, due, added, row, index, errors)
+
+    def _followed(
+        self,
+        f: Filter,
+        due: list[Source],
+        added: int,
+        row: Row | None,
+        index: int | None,
+        errors: list[str],
+    ) -> None:
+        now = time.monotonic()
+        for src in due:
+            assert src.follow is not None
+            self._follow_due[id(src)] = now + src.follow.every
+        if f != self.filter:
+            return  # a new filter while polling: its own list
+        if added > 0:
+            lst = self.event_list
+            current = lst.current
+            same = row is not None and current is not None and current.id == row.id
+            if same and index is not None:
+                lst.rows_added(index, added)
+            else:
+                lst.reload()
+            self.follow_new += added
+            self._reader_status()
+            self.refresh_coverage()
+            self.call_after_refresh(self.relayout)
+        self._follow_status(errors[0] if errors else "")
+
+    def follow_looked(self, index: int) -> None:
+        """The cursor moved (index): back at the top, the new events have been seen."""
+        if index == 0 and self._last_index != 0 and self.follow_new:
+            self.follow_new = 0
+            self._follow_status()
+        self._last_index = index
+
+    def _follow_status(self, error: str = "") -> None:
+        new = f" · {self.follow_new:,} new (g: newest)" if self.follow_new else ""
+        if self.following:
+            hows = [s.follow.how for s in self.followed_sources() if s.follow is not None]
+            how = "; ".join(dict.fromkeys(hows))
+            text = f"▶ following: {how}{new} · ctrl+t pauses"
+        elif self.follow_new:
+            text = f"⏸ follow paused{new} · ctrl+t resumes"
+        else:
+            text = ""
+        self.status.set(follow=text)
+        if error:
+            self.status.set(message=error, error=True)

@@ -185,6 +185,28 @@ class EventList(ScrollView, can_focus=True):
             self._fetch(self.cursor // PAGE)
         self.refresh()
 
+    def rows_added(self, index: int, added: int) -> None:
+        """``added`` rows landed under the same filter (follow mode) and the cursor's event
+        is now at ``index``: re-read and keep the cursor on that event. A view at the top
+        stays at the top, so the new rows show; one scrolled down moves with its rows, so
+        nothing on screen jumps."""
+        shift = max(index - self.cursor, 0)
+        top = int(self.scroll_offset.y)
+        old = self.row_count
+        self.reload()
+        self.known = max(old + added, index + 1)
+        self._resize()
+        self.set_reactive(EventList.cursor, index)  # the same event: no Highlighted to send
+        h = max(self.size.height, 1)
+        if top == 0 and index < h:
+            pass
+        elif top == 0:
+            self.scroll_to(y=index - h + 1, animate=False)
+        else:
+            self.scroll_to(y=top + shift, animate=False)
+        self._fetch(index // PAGE)
+        self.refresh()
+
     def row_at(self, index: int) -> Row | None:
         page = self.pages.get(index // PAGE)
         if page is None:

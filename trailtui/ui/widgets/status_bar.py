@@ -21,6 +21,7 @@ class StatusBar(Widget):
         self.coverage = ""
         self.busy = ""
         self.live = ""
+        self.follow = ""  # follow mode: how, and the events new since you last looked
         self.trust = ""  # tampering in the window: shown before anything else
         self.message = ""
         self.error = False
@@ -32,6 +33,7 @@ class StatusBar(Widget):
         coverage: str | None = None,
         busy: str | None = None,
         live: str | None = None,
+        follow: str | None = None,
         trust: str | None = None,
         message: str | None = None,
         error: bool = False,
@@ -44,12 +46,17 @@ class StatusBar(Widget):
             self.busy = busy
         if live is not None:
             self.live = live
+        if follow is not None:
+            self.follow = follow
         if trust is not None:
             self.trust = trust
         if message is not None:
             self.message, self.error = message, error
         t = Text()
         t.append(self.matches, style="bold")
+        if self.follow:
+            t.append("  │  ", style="dim")
+            t.append(clean(self.follow, 160), style="bold green")
         if self.trust:
             t.append("  │  ", style="dim")
             t.append("⚠ " + clean(self.trust, 240), style="bold red")

@@ -1,0 +1,111 @@
+"""A version 2 cache (tests/data/cache-v2.sqlite, written by the v2 store) is converted on first
+open: every event, its exact record, its origins, what was read and rejected, coverage and
+settings; in a new file renamed over the old one, so a failure leaves the old cache intact."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from trailtui.filter.language import parse
+from trailtui.store import migrate
+from trailtui.store.codec import raw_record_bytes
+from trailtui.store.store import SCHEMA_VERSION, Store
+
+FIXTURE = Path(__file__).parent / "data" / "cache-v2.sqlite"
+
+
+def _v2(path: Path) -> dict[str, object]:
+    c = sqlite3.connect(path)
+    try:
+        events = {
+            str(eid): (raw_record_bytes(bytes(raw)), str(name), str(principal), int(ts))
+            for eid, raw, name, principal, ts in c.execute(
+                "SELECT event_id, raw, name, principal, ts FROM events"
+            )
+        }
+        lookup = {
+            str(r[0])
+            for r in c.execute(
+                "SELECT e.event_id FROM events e JOIN event_origins o ON o.event = e.id "
+                "JOIN origins g ON g.id = o.origin WHERE g.kind = 'lookup'"
+            )
+        }
+        root = str(c.execute("SELECT uri FROM origins WHERE kind = 'root'").fetchone()[0])
+        files = c.execute("SELECT uri, size, mtime_ns FROM files").fetchall()
+        version = c.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+    finally:
+        c.close()
+    return {"events": events, "lookup": lookup, "root": root, "files": files, "version": version}
+
+
+def test_a_v2_cache_is_converted_on_first_open(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "cache" / "events.sqlite"
+    path.parent.mkdir(mode=0o700)
+    shutil.copy(FIXTURE, path)
+    old = _v2(path)
+    assert old["version"] == "2"
+    events = old["events"]
+    assert isinstance(events, dict) and len(events) > 30
+    s = Store(path)
+    assert "converting the cache to version 3" in capsys.readouterr().err
+    assert s.get_meta("schema_version") == str(SCHEMA_VERSION)
+    assert s.total() == len(events)
+    rows = s.window(parse(""), 0, 1000)
+    assert {r.event_id for r in rows} == set(events)
+    for r in rows:
+        raw, name, principal, ts = events[r.event_id]
+        assert (s.raw(r.id) or "").encode() == raw  # byte for byte what v2 kept
+        assert (r.name, r.principal, r.ts) == (name, principal, ts)
+    # origins: the LookupEvents origin (its own events and the ones a file gave first too),
+    # and the folder's root scope
+    lookup = s.origins_under(["lookup:default:us-east-1"])
+    assert {r.event_id for r in s.window(parse(""), 0, 1000, lookup)} == old["lookup"]
+    root = s.root_scope(str(old["root"]))
+    in_root = {r.event_id for r in s.window(parse(""), 0, 1000, root)}
+    assert in_root and in_root < set(events)
+    assert in_root | set(old["lookup"]) == set(events)
+    # what was read of each file, and what a file lost
+    files = old["files"]
+    assert isinstance(files, list) and files
+    assert all(s.file_seen(u, size, mtime, None) for u, size, mtime in files)
+    assert any("zz-truncated.json" in uri and "invalid JSON" in why for uri, _, why in s.rejects())
+    assert [c.filter_key for c in s.coverage("lookup:default:us-east-1")] == ["name=StopInstances"]
+    assert s.get_meta("note") == "made by tests/data/make_v2_cache.py"
+    assert s.count(parse("name:AssumeRole")) == sum(
+        1 for v in events.values() if v[1] == "AssumeRole"
+    )
+    s.close()
+    assert not list(path.parent.glob("*.v3-converting*"))
+    for p in path.parent.iterdir():
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
+    s = Store(path)  # the second open converts nothing
+    assert s.total() == len(events)
+    assert "converting" not in capsys.readouterr().err
+    s.close()
+
+
+def test_a_failed_conversion_leaves_the_v2_cache_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "events.sqlite"
+    shutil.copy(FIXTURE, path)
+    before = _v2(path)
+
+    def boom(*args: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(migrate, "_copy_rest", boom)
+    with pytest.raises(OSError, match="disk full"):
+        Store(path)
+    assert _v2(path) == before  # still version 2, every event and record as it was
+    monkeypatch.undo()
+    s = Store(path)  # converted the next time
+    assert s.total() == len(_v2(FIXTURE)["events"])  # type: ignore[arg-type]
+    s.close()

@@ -1,0 +1,148 @@
+"""Follow mode: events put into the fake CloudWatch Logs endpoint (and files written to a
+folder) while the explorer runs appear at the top, once each, with the cursor kept on the
+event it was on and the new ones counted in the status bar."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from trailtui.sources.base import Follow
+from trailtui.sources.folder import FolderTrail
+from trailtui.sources.logs import LogsSource
+from trailtui.store.store import Store
+from trailtui.ui.app import TrailApp
+
+from ..fakes.cloudtrail import records
+from ..fakes.logs import FakeLogs
+
+FAST = Follow(0.2, timedelta(minutes=10), "polling FilterLogEvents every 0.2 s")
+
+
+def _at(recs: list[dict[str, Any]], start: datetime, step: timedelta) -> list[dict[str, Any]]:
+    return [
+        {**r, "eventTime": (start - i * step).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        for i, r in enumerate(recs)
+    ]
+
+
+async def _until(pilot: Pilot[int], cond: Any, rounds: int = 200) -> None:
+    for _ in range(rounds):
+        await pilot.pause(0.05)
+        if cond():
+            return
+    raise AssertionError("timed out")
+
+
+def _ids(app: TrailApp) -> list[str]:
+    return [r.event_id for r in app.store.window(app.filter, 0, 10_000, app.scope)]
+
+
+async def test_follow_logs_new_events_on_top_cursor_kept(
+    fake_logs: FakeLogs, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    old = _at(
+        records("111111111111", "us-east-1", 40), now - timedelta(minutes=2), timedelta(minutes=3)
+    )
+    fake_logs.put_records("111111111111", "us-east-1", "CloudTrail/prod", old, delay_ms=0)
+    fake_logs.rate = 0
+    store = Store(tmp_path / "logs.sqlite")
+    src = LogsSource(["CloudTrail/prod"], [None], ["us-east-1"])
+    src.follow = FAST
+    app = TrailApp(store, src.scope(store), src.label, sources=[src], window="24h")
+    async with app.run_test(size=(140, 40)) as pilot:
+        lst = app.event_list
+        await _until(pilot, lambda: lst.total == 40 and not app.reader_busy())
+        await pilot.press("j", "j", "j")
+        await _until(pilot, lambda: lst.current is not None and lst.cursor == 3)
+        kept = lst.current
+        assert kept is not None
+        await pilot.press("ctrl+t")
+        assert app.following
+        assert "polling FilterLogEvents" in app.status.follow
+        # events delivered while the explorer follows
+        fresh = records("111111111111", "us-east-1", 45)[40:]
+        fresh = _at(fresh, datetime.now(UTC), timedelta(seconds=1))
+        fake_logs.put_records("111111111111", "us-east-1", "CloudTrail/prod", fresh, delay_ms=0)
+        await _until(pilot, lambda: lst.total == 45)
+        await _until(pilot, lambda: lst.current is not None and lst.cursor == 8)
+        assert lst.current is not None and lst.current.event_id == kept.event_id
+        ids = _ids(app)
+        assert len(ids) == len(set(ids)) == 45  # none twice
+        assert set(ids[:5]) == {r["eventID"] for r in fresh}  # on top
+        assert lst.row_at(0) is not None and lst.row_at(0).event_id in ids[:5]  # type: ignore[union-attr]
+        assert "5 new" in app.status.follow
+        # more polls add nothing twice
+        calls = len(fake_logs.ok_calls())
+        await _until(pilot, lambda: len(fake_logs.ok_calls()) >= calls + 3)
+        assert lst.total == 45 and len(set(_ids(app))) == 45
+        # one key pauses; going to the top clears the count
+        await pilot.press("ctrl+t")
+        assert not app.following and "paused" in app.status.follow
+        await pilot.press("g")
+        await _until(pilot, lambda: app.status.follow == "")
+    store.close()
+
+
+def _write_trail_file(folder: Path, name: str, recs: list[dict[str, Any]]) -> None:
+    with gzip.open(folder / name, "wt") as fh:
+        json.dump({"Records": recs}, fh)
+
+
+async def test_follow_folder_new_files(tmp_path: Path) -> None:
+    folder = tmp_path / "trail"
+    folder.mkdir()
+    now = datetime.now(UTC)
+    recs = _at(
+        records("111111111111", "us-east-1", 25), now - timedelta(minutes=5), timedelta(minutes=1)
+    )
+    _write_trail_file(folder, "111111111111_CloudTrail_us-east-1_a.json.gz", recs[5:])
+    store = Store(tmp_path / "f.sqlite")
+    src = FolderTrail([folder])
+    src.follow = Follow(0.2, timedelta(minutes=20), "looking for new files every 0.2 s")
+    app = TrailApp(store, None, src.label, sources=[src], follow=True)
+    async with app.run_test(size=(140, 40)) as pilot:
+        lst = app.event_list
+        await _until(pilot, lambda: lst.total == 20)
+        assert app.following
+        await pilot.press("j")
+        await _until(pilot, lambda: lst.cursor == 1 and lst.current is not None)
+        kept = lst.current
+        assert kept is not None
+        _write_trail_file(folder, "111111111111_CloudTrail_us-east-1_b.json.gz", recs[:5])
+        await _until(pilot, lambda: lst.total == 25)
+        await _until(pilot, lambda: lst.current is not None and lst.cursor == 6)
+        assert lst.current is not None and lst.current.event_id == kept.event_id
+        ids = _ids(app)
+        assert len(set(ids)) == 25
+        assert set(ids[:5]) == {r["eventID"] for r in recs[:5]}
+    store.close()
+
+
+async def test_follow_lookup_polls_and_says_the_delay(fake: Any, tmp_path: Path) -> None:
+    from trailtui.sources.lookup import LookupSource, Target
+
+    now = datetime.now(UTC)
+    recs = _at(
+        records("111111111111", "us-east-1", 12), now - timedelta(minutes=1), timedelta(minutes=2)
+    )
+    fake.add("111111111111", "us-east-1", recs[2:])
+    store = Store(tmp_path / "l.sqlite")
+    src = LookupSource([Target(None, "us-east-1")])
+    src.follow = Follow(0.3, timedelta(minutes=15), LookupSource.follow.how)  # type: ignore[union-attr]
+    app = TrailApp(store, src.scope(store), src.label, sources=[src], window="24h", follow=True)
+    async with app.run_test(size=(140, 40)) as pilot:
+        lst = app.event_list
+        await _until(pilot, lambda: lst.total == 10)
+        assert "~5 min after the call" in app.status.follow
+        # an event LookupEvents shows late: its time is inside what was already read
+        fake.add("111111111111", "us-east-1", recs[:2])
+        await _until(pilot, lambda: lst.total == 12)
+        assert len(set(_ids(app))) == 12
+    store.close()

@@ -1,0 +1,282 @@
+"""Opening a cache: its version checked, a new one created, and a version 2 cache (one wide row
+and one compressed record per event) converted to version 3.
+
+The conversion writes a new file beside the old one and renames it over the old one only when
+it is complete, so a crash (or kill -9) at any moment leaves either the old cache, which is
+converted again next time, or the new one: never half of each, never nothing. Nothing is
+parsed again: the normalized columns and the exact stored records are carried over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .batch import (
+    T_ACCOUNT,
+    T_AGENT,
+    T_ERROR,
+    T_IP,
+    T_KEY,
+    T_KIND,
+    T_PRINCIPAL,
+    T_REGION,
+    BatchBuilder,
+    FileBatch,
+)
+from .codec import eid_key, raw_record_bytes
+from .db import Database, StoreError
+from .ingest import Writer, clean
+from .origins import like_prefix
+from .schema import NEWEST_TABLE, SCHEMA, SCHEMA_VERSION
+
+Progress = Callable[[int, int], None]  # (events converted, events in all)
+
+
+def schema_version(db: Database) -> int | None:
+    """The cache's schema version (None: an empty file, a new cache)."""
+    try:
+        with db.conn() as c:
+            try:
+                row = c.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            except sqlite3.OperationalError as e:
+                if "no such table" not in str(e):
+                    raise
+                if c.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                    raise StoreError(f"{db.path} is not a trailtui cache") from None
+                return None
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"{db.path} is not a trailtui cache: {e}") from e
+    if row is None:
+        raise StoreError(f"{db.path} is not a trailtui cache")
+    try:
+        return int(row[0])
+    except ValueError:
+        raise StoreError(f"{db.path} has schema version {row[0]!r}") from None
+
+
+def create_schema(db: Database) -> None:
+    """A new cache's tables (a plain open of a complete cache writes nothing)."""
+    with db.conn() as c:
+        done = c.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (NEWEST_TABLE,)).fetchone()
+        if done is not None:
+            return
+        c.executescript(
+            "BEGIN IMMEDIATE;"
+            + SCHEMA
+            + f"INSERT OR REPLACE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');"
+            + "COMMIT;"
+        )
+
+
+_V2_EVENTS = (
+    "SELECT id, event_id, ts, name, source, region, account, principal, principal_type, "
+    "principal_arn, user_name, session_name, lookup_username, access_key, invoked_by, "
+    "source_identity, source_ip, user_agent, error_code, read_only, event_type, category, raw "
+    "FROM events WHERE id > ? ORDER BY id LIMIT ?"
+)
+
+STEP = 5000  # v2 events read at a time
+WRITE = 20000  # events per write transaction
+
+
+def convert_v2(path: Path, progress: Progress | None = None) -> None:
+    """Convert the version 2 cache at ``path`` to version 3, in place and crash-safe."""
+    tmp = path.with_name(path.name + ".v3-converting")
+    for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+    old = sqlite3.connect(path, timeout=60, isolation_level=None)
+    try:
+        old.execute("PRAGMA busy_timeout=60000")
+        old.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        new = Database(tmp)
+        try:
+            create_schema(new)
+            _convert(old, new, progress)
+            with new.conn() as c:
+                c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                c.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            new.close()
+    finally:
+        old.close()
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    for p in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+    os.replace(tmp, path)
+    with contextlib.suppress(OSError):
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+def _convert(old: sqlite3.Connection, new: Database, progress: Progress | None) -> None:
+    total = int(old.execute("SELECT count(*) FROM events").fetchone()[0])
+    v2_origins = {
+        int(i): (str(u), str(k)) for i, u, k in old.execute("SELECT id, uri, kind FROM origins")
+    }
+    with new.write() as c:
+        ids = {
+            i: int(
+                c.execute(
+                    "INSERT INTO origins (uri, kind) VALUES (?, ?) RETURNING id", (clean(u), k)
+                ).fetchone()[0]
+            )
+            for i, (u, k) in sorted(v2_origins.items())
+        }
+        for uri, kind in v2_origins.values():
+            if kind == "root":
+                c.execute(
+                    "INSERT OR IGNORE INTO origin_roots SELECT r.id, o.id FROM origins r, origins o "
+                    "WHERE r.uri = ? AND o.id != r.id AND (o.uri = ? OR o.uri LIKE ? ESCAPE '\\')",
+                    (uri, uri, like_prefix(uri)),
+                )
+    roots = {i for i, (_, k) in v2_origins.items() if k == "root"}
+    issued: dict[int, str] = {
+        int(e): str(k) for k, e in old.execute("SELECT access_key, event FROM issued_keys")
+    }
+    writer = Writer(new)
+    pending: list[FileBatch] = []
+    extra: list[tuple[bytes | str, int]] = []
+    n_pending = done = last = 0
+    while True:
+        rows = old.execute(_V2_EVENTS, (last, STEP)).fetchall()
+        if not rows:
+            break
+        lo, hi = rows[0][0], rows[-1][0]
+        last = hi
+        origins: dict[int, list[int]] = {}
+        for ev, o in old.execute(
+            "SELECT event, origin FROM event_origins WHERE event BETWEEN ? AND ? ORDER BY event, origin",
+            (lo, hi),
+        ):
+            if o not in roots:
+                origins.setdefault(int(ev), []).append(int(o))
+        resources: dict[int, list[tuple[str, str]]] = {}
+        for ev, typ, name in old.execute(
+            "SELECT event, type, name FROM resources WHERE event BETWEEN ? AND ? ORDER BY rowid",
+            (lo, hi),
+        ):
+            resources.setdefault(int(ev), []).append((str(typ), str(name)))
+        builder: BatchBuilder | None = None
+        for r in rows:
+            rid = int(r[0])
+            ors = origins.get(rid) or [0]
+            first = ors[0]
+            uri, kind = v2_origins.get(first, ("cache-v2", "v2"))
+            if builder is None or builder.batch.origin != uri:
+                if builder is not None:
+                    pending.append(builder.finish())
+                builder = BatchBuilder(uri, kind)
+            _add_v2(builder, r, resources.get(rid, []), issued.get(rid, ""))
+            extra.extend((eid_key(str(r[1]))[0], ids[o]) for o in ors[1:] if o in ids)
+            n_pending += 1
+        if builder is not None:
+            pending.append(builder.finish())
+        done += len(rows)
+        if n_pending >= WRITE:
+            _flush(writer, pending, extra)
+            pending, extra, n_pending = [], [], 0
+        if progress is not None:
+            progress(done, total)
+    _flush(writer, pending, extra)
+    _copy_rest(old, new, ids)
+
+
+def _add_v2(b: BatchBuilder, r: Any, resources: list[tuple[str, str]], issued: str) -> None:
+    (_, event_id, ts, name, source, region, account, display, ptype, arn, user_name, session,
+     lookup_username, access_key, invoked_by, source_identity, ip, agent, error_code, ro,
+     event_type, category, raw) = r  # fmt: skip
+    L = b.value
+    b.add(
+        str(event_id),
+        int(ts),
+        raw_record_bytes(bytes(raw)),
+        (
+            L((T_KIND, name, source, event_type, category, ro)),
+            L((T_REGION, region)),
+            L((T_ACCOUNT, account)),
+            L((T_PRINCIPAL, display, ptype, arn, user_name, session, lookup_username,
+               invoked_by, source_identity)),
+            L((T_KEY, access_key)),
+            L((T_IP, ip)),
+            L((T_AGENT, agent)),
+            L((T_ERROR, error_code)),
+        ),
+        resources,
+        issued,
+    )  # fmt: skip
+
+
+def _flush(writer: Writer, batches: list[FileBatch], extra: list[tuple[bytes | str, int]]) -> None:
+    if batches:
+        writer.write(batches)
+    if not extra:
+        return
+    with writer.db.write() as c:
+        for i in range(0, len(extra), 500):
+            part = extra[i : i + 500]
+            got = {
+                k: int(v)
+                for k, v in c.execute(
+                    f"SELECT eid, id FROM events WHERE eid IN ({','.join('?' * len(part))})",
+                    [k for k, _ in part],
+                )
+            }
+            c.executemany(
+                "INSERT OR IGNORE INTO extra_origins VALUES (?, ?)",
+                [(got[k], o) for k, o in part if k in got],
+            )
+
+
+def _copy_rest(old: sqlite3.Connection, new: Database, ids: dict[int, int]) -> None:
+    """Files read, what they lost, coverage and settings."""
+    with new.write() as c:
+        for uri, size, mtime_ns, etag, events, rejected, error, at in old.execute(
+            "SELECT uri, size, mtime_ns, etag, events, rejected, error, ingested_at FROM files"
+        ):
+            row = c.execute("SELECT id FROM origins WHERE uri = ?", (uri,)).fetchone()
+            oid = (
+                int(row[0])
+                if row is not None
+                else int(
+                    c.execute(
+                        "INSERT INTO origins (uri, kind) VALUES (?, 'file') RETURNING id", (uri,)
+                    ).fetchone()[0]
+                )
+            )
+            c.execute(
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (oid, size, mtime_ns, etag, events, rejected, error, at),
+            )
+        lost: dict[str, list[Any]] = {}
+        for uri, location, reason, at in old.execute(
+            "SELECT uri, location, reason, at FROM rejects ORDER BY rowid"
+        ):
+            lost.setdefault(uri, []).append((location, reason, at))
+        for uri, items in lost.items():
+            records = [x for x in items if x[0] != uri and not str(x[0]).endswith(uri)]
+            where, why, at = (records or items)[0]
+            n = len(records)
+            reason = f"{n:,} record{'s' if n != 1 else ''} rejected (first: {why})" if n else why
+            c.execute("INSERT INTO rejects VALUES (?, ?, ?, ?, ?)", (uri, where, reason, n, at))
+        c.executemany(
+            "INSERT OR REPLACE INTO coverage VALUES (?, ?, ?, ?, ?, ?, ?)",
+            old.execute("SELECT * FROM coverage").fetchall(),
+        )
+        c.executemany(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+            old.execute("SELECT key, value FROM meta WHERE key != 'schema_version'").fetchall(),
+        )

@@ -1,0 +1,360 @@
+"""Reading the cache: windows of rows (newest first), counts, raw records, positions.
+
+A filter becomes a plan: its SQL (filter/sql.py), the scope, and what can be known before any
+event is read (a dictionary lookup that finds nothing: no event can match). Then:
+
+* no filter, or one the time index answers: walk the ts index newest first (ms);
+* field filters: walk the ts index for a short budget (a common filter fills a page at once);
+  past the budget the filter is rare, so scan the table once instead of visiting it in ts
+  order row by row (``NOT INDEXED``: a few hundred ms on a million events instead of seconds);
+* free words and raw-record fields: scan the chunks newest first and stop as soon as the page
+  is certain (words.py finds the lines; SQL checks the rest on those rows only).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ..filter.language import Filter
+from ..filter.sql import to_sql
+from .codec import eid_key, eid_text
+from .db import Database, Interrupted
+from .origins import scope_sql
+from .words import matcher, words_spec
+
+INDEX_BUDGET = 0.04  # s: walking the ts index longer than this means the filter is rare
+
+LIST_SQL = (
+    "SELECT e.id AS id, e.eid AS eid, e.eid_text AS eid_text, e.ts AS ts, k.name AS name, "
+    "k.source AS source, k.read_only AS read_only, p.display AS principal, i.s AS source_ip, "
+    "g.s AS region, a.s AS account, r.code AS error_code "
+    "FROM events e JOIN kinds k ON k.id = e.kind JOIN principals p ON p.id = e.principal "
+    "JOIN ips i ON i.id = e.ip JOIN regions g ON g.id = e.region "
+    "JOIN accounts a ON a.id = e.account JOIN errors r ON r.id = e.error"
+)
+
+
+@dataclass(slots=True, frozen=True)
+class Row:
+    """What the event list shows for one event."""
+
+    id: int
+    event_id: str
+    ts: int
+    name: str
+    principal: str
+    source_ip: str
+    region: str
+    resources: str
+    error_code: str
+    read_only: bool | None
+    source: str
+    account: str
+
+    @property
+    def time(self) -> datetime:
+        return datetime.fromtimestamp(self.ts / 1000, tz=UTC)
+
+
+@dataclass(slots=True)
+class Plan:
+    where: str
+    params: list[Any]
+    base: str = "1"  # without the free words
+    base_params: list[Any] = field(default_factory=list)
+    words: tuple[tuple[str, bool], ...] = ()
+    raw_fields: bool = False
+    empty: bool = False  # certain to match nothing
+    indexed: bool = False  # the ts index alone answers it (no filter, or only a time window)
+    since: int | None = None
+    until: int | None = None
+
+    def key(self) -> tuple[Any, ...]:
+        return (self.where, tuple(map(repr, self.params)))
+
+
+@dataclass(slots=True)
+class _Scan:
+    """How far a chunk scan got (a longer window of the same filter goes on from there)."""
+
+    found: list[tuple[int, int]]  # (ts, id), unsorted
+    pos: int = 0  # chunks scanned
+    chunks: list[tuple[int, int, int, int]] = field(default_factory=list)  # id, t_max, first, n
+
+
+class Queries:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._scans: dict[tuple[Any, ...], _Scan] = {}
+        self._scan_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ plans
+
+    def plan(self, f: Filter, scope: Sequence[int] | None) -> Plan:
+        sql = to_sql(f)
+        where, params = sql.where, list(sql.params)
+        base, base_params = sql.base, list(sql.base_params)
+        sc = scope_sql(scope)
+        p = Plan(where, params, base, base_params, sql.words, sql.raw_fields)
+        p.since = None if f.since is None else int(f.since.timestamp() * 1000)
+        p.until = None if f.until is None else int(f.until.timestamp() * 1000)
+        if sc:
+            p.where = sc if where == "1" else f"{where} AND {sc}"
+            p.base = sc if base == "1" else f"{base} AND {sc}"
+        p.empty = sc == "0" or any(self.db.one(q, ps) is None for q, ps in sql.probes)
+        p.indexed = not sc and not sql.terms and not sql.words
+        return p
+
+    def where(self, f: Filter, scope: Sequence[int] | None) -> tuple[str, list[Any]]:
+        p = self.plan(f, scope)
+        return ("0", []) if p.empty else (p.where, p.params)
+
+    # ------------------------------------------------------------------ ids, newest first
+
+    def ids(
+        self,
+        p: Plan,
+        offset: int,
+        limit: int | None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> list[tuple[int, int]]:
+        """(id, ts) of the matching events, newest first."""
+        if p.empty or limit == 0:
+            return []
+        if p.words or p.raw_fields:
+            end = None if limit is None else offset + limit
+            with self._scan_lock:
+                found = self._scan(p, end, cancelled)
+                return [(i, t) for t, i in found[offset:end]]
+        tail = " LIMIT ? OFFSET ?"
+        params = [*p.params, -1 if limit is None else limit, offset]
+        q = f"SELECT e.id, e.ts FROM events e {{hint}} WHERE {p.where} ORDER BY e.ts DESC, e.id DESC"
+        if p.indexed or limit is None:
+            with self.db.reading(cancelled) as c:
+                return [(int(a), int(b)) for a, b in c.execute(q.format(hint="") + tail, params)]
+        try:
+            with self.db.reading(cancelled, INDEX_BUDGET) as c:
+                return [(int(a), int(b)) for a, b in c.execute(q.format(hint="") + tail, params)]
+        except Interrupted:
+            if cancelled is not None and cancelled():
+                raise
+        with self.db.reading(cancelled) as c:
+            rows = c.execute(q.format(hint="NOT INDEXED") + tail, params)
+            return [(int(a), int(b)) for a, b in rows]
+
+    def _chunks(self, p: Plan) -> list[tuple[int, int, int, int]]:
+        conds, params = [], []
+        if p.since is not None:
+            conds.append("t_max >= ?")
+            params.append(p.since)
+        if p.until is not None:
+            conds.append("t_min <= ?")
+            params.append(p.until)
+        q = "SELECT id, t_max, first_event, n FROM chunks"
+        if conds:
+            q += " WHERE " + " AND ".join(conds)
+        rows = self.db.all(q + " ORDER BY t_max DESC, id DESC", params)
+        return [(int(a), int(b), int(c), int(d)) for a, b, c, d in rows]
+
+    def _scan(
+        self, p: Plan, need: int | None, cancelled: Callable[[], bool] | None
+    ) -> list[tuple[int, int]]:
+        """(ts, id) newest first: at least the first ``need`` (all when None) are exact."""
+        top = self.db.one("SELECT max(id) FROM chunks")
+        key = (*p.key(), top[0] if top else None)
+        st = self._scans.get(key)
+        if st is None:
+            st = _Scan([], 0, self._chunks(p))
+            if len(self._scans) > 8:
+                self._scans.clear()
+            self._scans[key] = st
+        m = matcher(words_spec(p.words)) if p.words else None
+        group = 16
+        while st.pos < len(st.chunks):
+            if need is not None and len(st.found) >= need:
+                st.found.sort(reverse=True)
+                if st.found[need - 1][0] > st.chunks[st.pos][1]:
+                    break
+            if cancelled is not None and cancelled():
+                raise Interrupted("cancelled")
+            part = st.chunks[st.pos : st.pos + group]
+            st.pos += len(part)
+            group = min(group * 2, 256)
+            matched: dict[int, set[int] | None] = {}
+            if m is None:
+                matched = dict.fromkeys((c[0] for c in part), None)
+            else:
+                for cid, ch in self.db.chunks.many([c[0] for c in part]):
+                    lines = m.lines(ch)
+                    if lines is None or lines:
+                        matched[cid] = lines
+            if not matched:
+                continue
+            ranges = " OR ".join(
+                f"e.id BETWEEN {first} AND {first + n - 1}"
+                for cid, _, first, n in part
+                if cid in matched
+            )
+            q = f"SELECT e.id, e.ts, e.chunk, e.idx FROM events e WHERE ({ranges}) AND {p.base}"
+            with self.db.reading(cancelled) as c:
+                for rid, ts, cid, idx in c.execute(q, p.base_params):
+                    lines = matched.get(cid, set())
+                    if lines is None or idx in lines:
+                        st.found.append((int(ts), int(rid)))
+        st.found.sort(reverse=True)
+        return st.found
+
+    # ------------------------------------------------------------------ rows
+
+    def rows(self, ids: Sequence[int]) -> list[Row]:
+        if not ids:
+            return []
+        inlist = ",".join(str(int(i)) for i in ids)
+        with self.db.conn() as c:
+            cur = c.execute(f"{LIST_SQL} WHERE e.id IN ({inlist})")
+            cur.row_factory = sqlite3.Row
+            got = {int(r["id"]): r for r in cur}
+            res: dict[int, list[str]] = {}
+            for ev, name in c.execute(
+                "SELECT r.event, d.s FROM resources r JOIN rnames d ON d.id = r.name "
+                f"WHERE r.event IN ({inlist}) ORDER BY r.event, r.pos"
+            ):
+                res.setdefault(int(ev), []).append(str(name))
+        out = []
+        for i in ids:
+            r = got.get(int(i))
+            if r is not None:
+                out.append(_row(r, ", ".join(res.get(int(i), ()))))
+        return out
+
+    def window(
+        self,
+        f: Filter,
+        offset: int,
+        limit: int,
+        scope: Sequence[int] | None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> list[Row]:
+        p = self.plan(f, scope)
+        return self.rows([i for i, _ in self.ids(p, offset, limit, cancelled)])
+
+    def count(
+        self, f: Filter, scope: Sequence[int] | None, cancelled: Callable[[], bool] | None = None
+    ) -> int:
+        p = self.plan(f, scope)
+        if p.empty:
+            return 0
+        with self.db.reading(cancelled) as c:
+            q = f"SELECT count(*) FROM events e WHERE {p.where}"
+            return int(c.execute(q, p.params).fetchone()[0])
+
+    def index_of(
+        self, f: Filter, rowid: int, ts: int, scope: Sequence[int] | None = None
+    ) -> int | None:
+        where, params = self.where(f, scope)
+        q = f"SELECT 1 FROM events e WHERE e.id = ? AND {where}"
+        if self.db.one(q, [rowid, *params]) is None:
+            return None
+        q = f"SELECT count(*) FROM events e WHERE (e.ts > ? OR (e.ts = ? AND e.id > ?)) AND {where}"
+        return int(self.db.one(q, [ts, ts, rowid, *params])[0])
+
+    def row(self, rowid: int) -> Row | None:
+        got = self.rows([rowid])
+        return got[0] if got else None
+
+    def rowid_of(self, event_id: str) -> int | None:
+        row = self.db.one("SELECT id FROM events WHERE eid = ?", (eid_key(event_id)[0],))
+        return None if row is None else int(row[0])
+
+    # ------------------------------------------------------------------ raw records
+
+    def raw(self, rowid: int) -> str | None:
+        row = self.db.one("SELECT chunk, idx FROM events WHERE id = ?", (rowid,))
+        if row is None:
+            return None
+        line = self.db.chunks.line(int(row[0]), int(row[1]))
+        return None if line is None else line.decode("utf-8", "replace")
+
+    def iter_raw(
+        self, f: Filter, scope: Sequence[int] | None = None, limit: int | None = None
+    ) -> Iterator[tuple[int, str]]:
+        """(id, raw JSON text) of the matching events, newest first, streamed."""
+        p = self.plan(f, scope)
+        if p.empty:
+            return
+        if p.words or p.raw_fields or limit is not None:
+            ids = [i for i, _ in self.ids(p, 0, limit)]
+            for k in range(0, len(ids), 500):
+                part = ids[k : k + 500]
+                inlist = ",".join(map(str, part))
+                where = {
+                    int(a): (int(b), int(c))
+                    for a, b, c in self.db.all(
+                        f"SELECT id, chunk, idx FROM events WHERE id IN ({inlist})"
+                    )
+                }
+                for i in part:
+                    yield from self._lines([(i, *where[i])] if i in where else [])
+            return
+        q = (
+            f"SELECT e.id, e.chunk, e.idx FROM events e WHERE {p.where} "
+            "ORDER BY e.ts DESC, e.id DESC"
+        )
+        with self.db.conn() as c:
+            cur = c.execute(q, p.params)
+            while True:
+                rows = cur.fetchmany(500)
+                if not rows:
+                    return
+                yield from self._lines([(int(a), int(b), int(d)) for a, b, d in rows])
+
+    def _lines(self, rows: list[tuple[int, int, int]]) -> Iterator[tuple[int, str]]:
+        for rid, chunk, idx in rows:
+            line = self.db.chunks.line(chunk, idx)
+            if line is not None:
+                yield rid, line.decode("utf-8", "replace")
+
+    # ------------------------------------------------------------------ the rest
+
+    def time_range(self, scope: Sequence[int] | None = None) -> tuple[int, int] | None:
+        where, params = self.where(Filter(), scope)
+        row = self.db.one(f"SELECT min(e.ts), max(e.ts) FROM events e WHERE {where}", params)
+        if row is None or row[0] is None:
+            return None
+        return int(row[0]), int(row[1])
+
+    def total(self) -> int:
+        return int(self.db.one("SELECT count(*) FROM events")[0])
+
+    def issuers_of(self, access_key: str) -> list[tuple[int, int]]:
+        """(rowid, ts) of the STS events whose credentials carry this access key, newest first."""
+        rows = self.db.all(
+            "SELECT e.id, e.ts FROM issued_keys k JOIN events e ON e.id = k.event "
+            "WHERE k.access_key IN (SELECT id FROM access_keys WHERE s = ? COLLATE NOCASE) "
+            "ORDER BY e.ts DESC",
+            (access_key,),
+        )
+        return [(int(a), int(b)) for a, b in rows]
+
+
+def _row(r: sqlite3.Row, resources: str) -> Row:
+    ro = r["read_only"]
+    return Row(
+        id=int(r["id"]),
+        event_id=eid_text(r["eid"], r["eid_text"]),
+        ts=int(r["ts"]),
+        name=r["name"],
+        principal=r["principal"],
+        source_ip=r["source_ip"],
+        region=r["region"],
+        resources=resources,
+        error_code=r["error_code"],
+        read_only=None if ro is None else bool(ro),
+        source=r["source"],
+        account=r["account"],
+    )

@@ -1,0 +1,294 @@
+"""Reading raw records back from their chunks, and matching what only the raw record holds:
+free words (a case-insensitive substring anywhere in the record's JSON) and fields the cache
+keeps no column for (``tt_field``).
+
+Both work a chunk at a time: a chunk is decompressed once (a small cache keeps the recent
+ones), a word is looked for in the whole chunk (Hyperscan when it is installed: several GB/s;
+else ``bytes.translate`` + ``find``) and the hits are turned into line numbers, and what a
+chunk gave is kept for the next row of the same chunk. SQL reaches this through the functions
+``tt_words(chunk, idx, spec)`` and ``tt_field(chunk, idx, path)``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from ..fields import text_at
+from ..records.event import loads
+from .codec import decompress_chunk
+
+LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
+
+try:  # optional: 20x faster caseless search; the pure-Python path gives the same answers
+    import hyperscan as _hs
+except ImportError:  # pragma: no cover - depends on the platform's wheels
+    _hs = None
+
+HYPERSCAN = _hs is not None
+
+
+@dataclass(slots=True)
+class Chunk:
+    """A decompressed chunk: the records, one a line, and where each line starts."""
+
+    data: bytes
+    starts: list[int]  # line i is data[starts[i] : starts[i + 1] - 1]
+
+    @property
+    def n(self) -> int:
+        return len(self.starts) - 1
+
+    def line(self, i: int) -> bytes:
+        return self.data[self.starts[i] : self.starts[i + 1] - 1]
+
+    def line_of(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset) - 1
+
+
+def line_starts(data: bytes) -> list[int]:
+    starts = [0]
+    p = data.find(b"\n")
+    while p >= 0:
+        starts.append(p + 1)
+        p = data.find(b"\n", p + 1)
+    starts.append(len(data) + 1)
+    return starts
+
+
+Words = tuple[tuple[str, bool], ...]  # (word, negated)
+
+
+def words_spec(words: Words) -> str:
+    return json.dumps([[w, n] for w, n in words])
+
+
+class _Hyperscan:
+    """Which of the words a buffer holds at all (caseless ASCII, one pass for all words)."""
+
+    def __init__(self, words: list[bytes]) -> None:
+        assert _hs is not None
+        self.db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+        flags = _hs.HS_FLAG_CASELESS | _hs.HS_FLAG_SINGLEMATCH
+        self.db.compile(
+            expressions=words,
+            ids=list(range(len(words))),
+            elements=len(words),
+            flags=[flags] * len(words),
+            literal=True,
+        )
+        self._local = threading.local()
+
+    def present(self, data: bytes) -> set[int]:
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = _hs.Scratch(self.db)  # type: ignore[union-attr]
+        found: set[int] = set()
+
+        def on_match(i: int, start: int, end: int, flags: int, ctx: object) -> None:
+            found.add(i)
+
+        self.db.scan(data, match_event_handler=on_match, scratch=scratch)
+        return found
+
+
+class WordMatcher:
+    """Free words against the lines of a chunk: every positive word and no negated one."""
+
+    def __init__(self, words: Words) -> None:
+        # a word with a newline can't be in a record (compact JSON escapes it)
+        self.never = any("\n" in w for w, neg in words if not neg)
+        self.pos = [w.encode("utf-8", "surrogatepass").translate(LOWER) for w, n in words if not n]
+        self.neg = [
+            w.encode("utf-8", "surrogatepass").translate(LOWER)
+            for w, n in words
+            if n and "\n" not in w
+        ]
+        every = self.pos + self.neg
+        self._hs = _Hyperscan(every) if HYPERSCAN and every else None
+
+    def lines(self, ch: Chunk) -> set[int] | None:
+        """The matching lines (None: every line)."""
+        if self.never:
+            return set()
+        data = ch.data
+        folded: bytes | None = None
+        if self._hs is not None:
+            present = self._hs.present(data)
+        else:
+            folded = data.translate(LOWER)
+            present = {i for i, w in enumerate(self.pos + self.neg) if w in folded}
+        if any(i not in present for i in range(len(self.pos))):
+            return set()
+        negs = [w for i, w in enumerate(self.neg) if i + len(self.pos) in present]
+        if not self.pos and not negs:
+            return None
+        if folded is None:
+            folded = data.translate(LOWER)
+        out: set[int] | None = None
+        for w in self.pos:
+            hit = _lines_with(folded, w, ch)
+            out = hit if out is None else out & hit
+            if not out:
+                return set()
+        if out is None:
+            out = set(range(ch.n))
+        for w in negs:
+            out -= _lines_with(folded, w, ch)
+        return out
+
+
+def _lines_with(folded: bytes, w: bytes, ch: Chunk) -> set[int]:
+    out: set[int] = set()
+    p = folded.find(w)
+    while p >= 0:
+        i = ch.line_of(p)
+        out.add(i)
+        p = folded.find(w, ch.starts[i + 1])
+    return out
+
+
+@lru_cache(maxsize=32)
+def matcher(spec: str) -> WordMatcher:
+    return WordMatcher(tuple((str(w), bool(n)) for w, n in json.loads(spec)))
+
+
+def field_values(ch: Chunk, path: str) -> list[str]:
+    """The text at a dotted path of every record of the chunk ('' when absent): only the
+    records that hold the path's last key are parsed."""
+    key = b'"' + path.rsplit(".", 1)[-1].encode() + b'":'
+    if key not in ch.data:
+        return [""] * ch.n
+    out = []
+    for i in range(ch.n):
+        line = ch.line(i)
+        if key in line:
+            try:
+                out.append(text_at(loads(line), path))
+            except ValueError:
+                out.append("")
+        else:
+            out.append("")
+    return out
+
+
+Connect = Callable[[], AbstractContextManager[sqlite3.Connection]]
+
+
+class ChunkReader:
+    """Decompressed chunks of one cache, the most recent kept (up to ``budget`` bytes), and
+    what the word matchers and field paths gave for them."""
+
+    def __init__(self, connect: Connect, budget: int = 6 * 1024**2) -> None:
+        self._connect = connect
+        self._budget = budget
+        self._lru: OrderedDict[int, Chunk] = OrderedDict()
+        self._size = 0
+        self._derived: OrderedDict[tuple[str, str, int], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._lru.clear()
+            self._derived.clear()
+            self._size = 0
+
+    def get(self, chunk: int) -> Chunk | None:
+        with self._lock:
+            ch = self._lru.get(chunk)
+            if ch is not None:
+                self._lru.move_to_end(chunk)
+                return ch
+        with self._connect() as c:
+            row = c.execute("SELECT data FROM blobs WHERE chunk = ?", (chunk,)).fetchone()
+        if row is None:
+            return None
+        return self.put(chunk, bytes(row[0]))
+
+    def put(self, chunk: int, blob: bytes) -> Chunk:
+        data = decompress_chunk(blob)
+        ch = Chunk(data, line_starts(data))
+        with self._lock:
+            if chunk not in self._lru:
+                self._lru[chunk] = ch
+                self._size += len(data)
+                while self._size > self._budget and len(self._lru) > 1:
+                    _, old = self._lru.popitem(last=False)
+                    self._size -= len(old.data)
+        return ch
+
+    def many(self, chunks: Sequence[int]) -> Iterator[tuple[int, Chunk]]:
+        """The chunks, in the order given (those not cached read in one query)."""
+        with self._lock:
+            missing = [c for c in chunks if c not in self._lru]
+        blobs: dict[int, bytes] = {}
+        if missing:
+            with self._connect() as c:
+                for i in range(0, len(missing), 500):
+                    part = missing[i : i + 500]
+                    q = f"SELECT chunk, data FROM blobs WHERE chunk IN ({','.join('?' * len(part))})"
+                    blobs.update((int(k), bytes(v)) for k, v in c.execute(q, part))
+        for cid in chunks:
+            blob = blobs.get(cid)
+            ch = self.put(cid, blob) if blob is not None else self.get(cid)
+            if ch is not None:
+                yield cid, ch
+
+    def line(self, chunk: int, idx: int) -> bytes | None:
+        ch = self.get(chunk)
+        if ch is None or not 0 <= idx < ch.n:
+            return None
+        return ch.line(idx)
+
+    def _cached(self, kind: str, spec: str, chunk: int, make: Callable[[Chunk], Any]) -> Any:
+        key = (kind, spec, chunk)
+        with self._lock:
+            v = self._derived.get(key)
+            if v is not None:
+                return v
+        ch = self.get(chunk)
+        v = make(ch) if ch is not None else None
+        with self._lock:
+            self._derived[key] = v
+            if len(self._derived) > 50_000:
+                self._derived.popitem(last=False)
+        return v
+
+    def word_lines(self, spec: str, chunk: int, ch: Chunk | None = None) -> set[int] | None:
+        """The lines of a chunk the words match (None: every line)."""
+        m = matcher(spec)
+        if ch is not None:
+            return m.lines(ch)
+        got = self._cached(
+            "w", spec, chunk, lambda c: _AllLines if (s := m.lines(c)) is None else s
+        )
+        return None if got is _AllLines else got  # type: ignore[no-any-return]
+
+    def _words(self, chunk: int, idx: int, spec: str) -> bool:
+        lines = self.word_lines(spec, chunk)
+        return lines is None or idx in lines
+
+    def _field(self, chunk: int, idx: int, path: str) -> str:
+        vals = self._cached("f", path, chunk, lambda c: field_values(c, path))
+        if vals is None or not 0 <= idx < len(vals):
+            return ""
+        return str(vals[idx])
+
+    def register(self, c: sqlite3.Connection) -> None:
+        c.create_function("tt_words", 3, self._words, deterministic=True)
+        c.create_function("tt_field", 3, self._field, deterministic=True)
+
+
+class _AllLinesType:
+    pass
+
+
+_AllLines = _AllLinesType()

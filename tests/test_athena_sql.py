@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from trailtui.fields import FIELDS
 from trailtui.filter.athena import (
     Untranslatable,
     compile_filter,
@@ -95,6 +96,32 @@ def records(draw: Any) -> list[dict[str, Any]]:
         _put(rec, "eventType", draw(st.sampled_from(["AwsApiCall", "AwsCloudTrailInsight"])))
         _put(rec, "resources", draw(st.sampled_from([*RESOURCES, "<missing>"])))
         _put(rec, "requestParameters", draw(st.sampled_from(REQUESTS)))
+        _put(
+            rec,
+            "additionalEventData",
+            draw(
+                st.sampled_from(
+                    [
+                        {"MFAUsed": "Yes"},
+                        {"MFAUsed": {"x": 1}},
+                        {"mfaused": "no"},
+                        "text",
+                        None,
+                        "<missing>",
+                    ]
+                )
+            ),
+        )
+        _put(
+            rec,
+            "responseElements",
+            draw(
+                st.sampled_from(
+                    [{"ConsoleLogin": "Success"}, {"ConsoleLogin": True}, None, "<missing>"]
+                )
+            ),
+        )
+        _put(rec, "errorMessage", draw(st.sampled_from(["Access denied", "it's", "<missing>"])))
         _put(rec, "vpcEndpointId", draw(st.sampled_from(["vpce-0abc", "VPCE-0ABD", 7, None])))
         tls = draw(st.sampled_from(["TLSv1.2", "tlsv1", None, "<missing>", "<flat>"]))
         if tls == "<flat>":
@@ -135,6 +162,11 @@ VALUES = {
              "alice", "ec2.amazonaws.com", "arn:aws:iam::1:user/bob"],
     "resource": ["i-0abc", "I-0DEF", "bucket_1", "arn:aws:s3:::bucket_1"],
     "type": ["AWS::EC2::Instance", "aws::s3::bucket"],
+    "usertype": ["AssumedRole", "root"],
+    "invokedby": ["ec2.amazonaws.com"],
+    "mfa": ["Yes", "no"],
+    "login": ["Success", "failure"],
+    "errmsg": ["denied", "it's"],
 }  # fmt: skip
 REGEXES = ["^Stop", "instances$", "^(Stop|Start)", "Get.Obj", "[a-d]escribe", "^[^s]", "s{2}",
            "x|^desc", "\\d+", "two words", "é", "(?i)x", "\\bstop", "^$", "a?", "[^\\d]",
@@ -243,6 +275,16 @@ def test_regex_subset() -> None:
     for bad in ("(?=x)", "\\bx", "(a)\\1", "a{,2}", "(?P<n>x)", "é", "a*+", "[[:alpha:]]"):
         with pytest.raises(Untranslatable):
             regex(bad)
+
+
+def test_every_field_has_a_column_or_stays_local() -> None:
+    from trailtui.fields import CATALOGUE
+    from trailtui.filter.athena import columns
+
+    assert columns(FIELDS["mfa"]) == ("try(json_extract_scalar(additionaleventdata, '$.MFAUsed'))",)
+    for f in CATALOGUE:
+        if f.record:
+            assert columns(f), f.name
 
 
 def test_table_names() -> None:

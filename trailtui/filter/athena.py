@@ -10,7 +10,9 @@ files the rows point at, makes it exact. What that takes, value by value:
   pattern on ``lower(column)``: its ASCII letters folded, every other character and every
   ``?`` a ``%`` (a superset); a negation ``NOT (column matches)`` needs a SUBSET of what
   matches, so it compares case-sensitively with the spellings that fold to the value (as
-  typed, lower, upper, capitalised), and leaves out values it can't say that way.
+  typed, lower, upper, capitalised), and leaves out values it can't say that way. Fields
+  read from the record by their exact key path (``tls:``, ``mfa:``...) aren't negated in SQL:
+  Hive's SerDe matches keys in any case, the matcher doesn't.
 * regexes become ``regexp_like(column, '(?is)…')`` only within a subset that means the same
   in Python (``re.I | re.A | re.S``), Java (Athena) and RE2: ``\\d \\w \\s`` spelled as
   ASCII classes, ``$`` as ``\\n?\\z``, no lookaround, backreferences, ``\\b``, named groups,
@@ -357,7 +359,23 @@ def _class(rx: str, i: int) -> tuple[str, int]:
 
 
 def columns(field: Field) -> tuple[str, ...]:
-    return field.athena or tuple(p.lower() for p in field.record)
+    """The field's column expressions: its own, or its record paths as columns of the table
+    (struct members lower-cased; inside a JSON-text column, ``try(json_extract_scalar(...))``: NULL where it is no JSON). A path
+    the table doesn't declare gives none: the field stays local."""
+    if field.athena:
+        return field.athena
+    out = []
+    for path in field.record:
+        head, _, rest = path.partition(".")
+        if rest and head.lower() in _JSON_TEXT:
+            if not re.fullmatch(r"[A-Za-z0-9_.]+", rest):
+                return ()
+            out.append(f"try(json_extract_scalar({head.lower()}, {lit('$.' + rest)}))")
+        elif path.lower() in _SCALARS:
+            out.append(path.lower())
+        else:
+            return ()
+    return tuple(out)
 
 
 def _cidr(cidr: str) -> str:
@@ -507,6 +525,10 @@ def compile_term(t: Term) -> str | None:
         if not cols:
             return None
         if t.negated:
+            if field.read is None:
+                # read from the record by its exact key, while the SerDe matches keys in any
+                # case: the column may hold a value the matcher doesn't see
+                return None
             subs = [m for c in cols for v in t.values if (m := _exact_match(c, field, v))]
             if not subs:
                 return None

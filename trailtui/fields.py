@@ -55,6 +55,9 @@ class Field:
     pivots: tuple[str, ...] = ()  # detail leaves whose value pivots to this field
     record: tuple[str, ...] = ()  # dotted paths of the raw record it reads (when exact)
     expand: Callable[[str], list[str]] | None = None  # an exact value's accepted spellings
+    # its column expressions in the CloudTrail table Athena queries (filter/athena.py); empty:
+    # the record paths, lower-cased (``tlsDetails.tlsVersion`` -> ``tlsdetails.tlsversion``)
+    athena: tuple[str, ...] = ()
 
     def strings(self, ev: Event) -> Sequence[str]:
         if self.read is not None:
@@ -151,6 +154,7 @@ CATALOGUE: tuple[Field, ...] = (
         columns=("account.s",),
         facets=("account.s",),
         pivots=("recipientAccountId", "accountId"),
+        athena=("coalesce(nullif(recipientaccountid, ''), useridentity.accountid)",),
     ),
     Field(
         "ip",
@@ -173,6 +177,7 @@ CATALOGUE: tuple[Field, ...] = (
         lookup="AccessKeyId",
         lookup_rank=2,
         pivots=("accessKeyId",),
+        athena=("useridentity.accesskeyid",),
     ),
     Field(
         "id",
@@ -184,6 +189,7 @@ CATALOGUE: tuple[Field, ...] = (
         lookup="EventId",
         lookup_rank=1,
         pivots=("eventID",),
+        athena=("eventid",),
     ),
     Field(
         "error",
@@ -203,6 +209,7 @@ CATALOGUE: tuple[Field, ...] = (
         columns=("kind.read_only",),
         lookup="ReadOnly",
         lookup_rank=7,
+        athena=("readonly",),
     ),
     Field(
         "agent",
@@ -221,6 +228,7 @@ CATALOGUE: tuple[Field, ...] = (
         read=lambda ev: [ev.category],
         columns=("kind.category",),
         facets=("kind.category",),
+        athena=("eventcategory",),
     ),
     Field(
         "eventtype",

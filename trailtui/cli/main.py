@@ -34,6 +34,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_case(args)
         if args.command == "verify":
             return cmd_verify(args)
+        if args.command == "athena":
+            from .athena import cmd_athena
+
+            return cmd_athena(args)
         if args.command == "alarm":
             from .alarm import cmd_alarm
 

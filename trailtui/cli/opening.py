@@ -63,6 +63,8 @@ def open_sources(args: argparse.Namespace) -> Opened:
             if not path.exists():
                 sys.stderr.write("trailtui: generating the demo incident (first run only)…\n")
             return Opened(ensure_demo_store(path), None, "demo", [DemoSource()])
+        if getattr(args, "athena", None):
+            return _open_athena(args)
         if wants_live(args):
             return _open_live(args)
         store = Store(cache or locations.default_cache_db())
@@ -136,6 +138,39 @@ def _open_logs(
         fail("--log-group: expected a log group name or ARN")
     src = LogsSource(groups, profiles, regions, args.endpoint_url)
     return Opened(store, src.scope(store), src.label, [src])
+
+
+def _open_athena(args: argparse.Namespace) -> Opened:
+    """--athena DB.TABLE: the filter runs on Athena, the log files it names land in the cache."""
+    from .. import locations
+    from ..sources.athena import AthenaSource
+    from ..sources.base import SourceError
+    from ..store.store import Store, StoreError
+
+    if getattr(args, "demo", False) or getattr(args, "from_paths", None):
+        fail("--athena reads the table's trail; don't combine it with --demo or --from")
+    if getattr(args, "log_group", None):
+        fail("--athena and --log-group are different sources: pick one")
+    try:
+        src = AthenaSource(
+            args.athena,
+            getattr(args, "workgroup", None),
+            getattr(args, "profile", None),
+            getattr(args, "region", None),
+            allow_full_scan=bool(getattr(args, "yes", False)),
+        )
+        store = Store(args.cache or locations.default_cache_db())
+        scope = src.scope(store)
+    except (ValueError, SourceError, StoreError) as e:
+        fail(f"--athena: {e}" if isinstance(e, ValueError) else str(e))
+    if getattr(args, "command", None):  # headless: what each query scanned, on stderr
+        from ..safe import clean
+
+        def say(line: str) -> None:
+            sys.stderr.write(f"\rtrailtui: athena: {clean(line, 200)}\n")
+
+        src.on_query = say
+    return Opened(store, scope, src.label, [src])
 
 
 def read_headless(opened: Opened, f: Filter, limit: int | None = None, quiet: bool = False) -> None:

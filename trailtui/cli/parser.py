@@ -186,12 +186,39 @@ def _add_live_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_athena_args(p: argparse.ArgumentParser) -> None:
+    a = p.add_argument_group("Athena (org-scale trails; see `trailtui athena setup`)")
+    a.add_argument("--athena", metavar="DB.TABLE", help="run the filter on this Athena table")
+    a.add_argument("--workgroup", metavar="NAME", help="Athena workgroup (default: setup's)")
+    a.add_argument(
+        "--yes", action="store_true", help="run a query with no time window (scans everything)"
+    )
+
+
+def _add_athena_command(sub: Any) -> None:
+    at = sub.add_parser(
+        "athena",
+        help="Athena over a trail's bucket: setup",
+        description="Create the CloudTrail table (partition projection over the accounts, "
+        "regions and days the bucket holds) so `--athena DB.TABLE` can query it.",
+    )
+    asub = at.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    s = asub.add_parser("setup", help="create or update the table; remember the workgroup")
+    s.add_argument("location", metavar="s3://BUCKET[/PREFIX]")
+    s.add_argument("--database", default="trailtui")
+    s.add_argument("--table", default="cloudtrail")
+    s.add_argument("--workgroup", default="primary")
+    s.add_argument("--output", default="", metavar="s3://RESULTS/", help="query result location")
+    s.add_argument("--profile", metavar="NAME")
+    s.add_argument("--region", metavar="REGION")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="trailtui",
         description="Explore AWS CloudTrail events from the terminal.",
         epilog="Commands: ingest, query, watch, alarm, history, who, bookmarks, case, verify, "
-        "gaps. Without a command, "
+        "gaps, athena. Without a command, "
         "opens the explorer.",
     )
     p.add_argument("--version", action="version", version=_version())
@@ -225,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--until", metavar="WHEN", help="like until: in the filter")
     q.add_argument("--bookmark", metavar="NAME", help="run a saved filter (ANDed with FILTER)")
     _add_live_args(q)
+    _add_athena_args(q)
 
     b = sub.add_parser(
         "bookmarks",
@@ -367,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source_args(h)
     h.add_argument("--format", choices=("table", "jsonl"), default="table")
     _add_live_args(h)
+    _add_athena_args(h)
 
     w = sub.add_parser(
         "who",
@@ -378,6 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source_args(w)
     w.add_argument("--format", choices=("text", "json"), default="text")
     _add_live_args(w)
+    _add_athena_args(w)
+    _add_athena_command(sub)
 
     # the explorer's own options live on the main parser
     p.add_argument("--from", dest="from_paths", nargs="+", metavar="PATH", help=argparse.SUPPRESS)
@@ -391,6 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="open in follow mode: new events appear as they arrive (ctrl+t pauses)",
     )
     _add_live_args(p)
+    _add_athena_args(p)
     p.add_argument("--cache", type=Path, metavar="PATH", help="cache database file")
     return p
 

@@ -252,6 +252,43 @@ class S3Trail:
                 st.busy += time.perf_counter() - t0
             return st
 
+    def ingest_objects(
+        self,
+        store: Store,
+        objs: list[dict[str, Any]],
+        progress: Callable[[ReadStats], None] | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> ReadStats:
+        """Read the named objects (``Key``, and ``Size`` when known) into the store, in
+        order, a few in parallel; an object read before (same key and size: CloudTrail never
+        rewrites a log file) is skipped. Athena names the files this way."""
+        st = self.stats
+        todo = []
+        for obj in objs:
+            uri = f"s3://{self.location.bucket}/{obj['Key']}"
+            size = obj.get("Size")
+            if size is not None and store.file_seen(uri, int(size), None, None):
+                st.skipped += 1
+                st.skipped_bytes += int(size)
+                continue
+            todo.append(obj)
+        st.listed += len(objs)
+        t0 = time.perf_counter()
+        with bulk(), ThreadPoolExecutor(PARALLEL) as pool:
+            for i in range(0, len(todo), PARALLEL * 2):
+                if cancelled():
+                    break
+                got = pool.map(self._fetch, todo[i : i + PARALLEL * 2])
+                batches = [self._batch(*g) for g in got]  # written in one transaction
+                for b, stats in zip(batches, store.write(batches), strict=True):
+                    st.added += stats.added
+                    st.events += 0 if b.file is None else b.file.events
+                st.busy += time.perf_counter() - t0
+                t0 = time.perf_counter()
+                if progress is not None:
+                    progress(st)
+        return st
+
     def _unseen(self, store: Store, n: int) -> list[dict[str, Any]]:
         """The next n objects of the window not ingested yet (same key and ETag: skipped)."""
         out: list[dict[str, Any]] = []

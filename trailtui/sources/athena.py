@@ -76,6 +76,7 @@ class Stats:
 
 class AthenaSource:
     refreshable = True
+    verifiable = False  # its files are read through S3: V on an s3:// source checks them
     default_window = "24h"
     # not followed: every poll would be a query billed for 10 MB at least (follow the trail's
     # bucket with --from s3://..., or its CloudWatch Logs group, instead)

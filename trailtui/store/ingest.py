@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 from ..filter.values import ipv4_int
@@ -54,6 +55,7 @@ def reject_summary(f: FileRecord) -> tuple[str, str, int] | None:
 
 
 _ROWS_PER_STATEMENT = 20
+_chain = chain.from_iterable
 
 
 def _insert_many(c: sqlite3.Connection, head: str, width: int, rows: list[tuple[Any, ...]]) -> None:
@@ -65,7 +67,7 @@ def _insert_many(c: sqlite3.Connection, head: str, width: int, rows: list[tuple[
     if full:
         c.executemany(
             f"{head} {','.join([one] * per)}",
-            [tuple(x for r in rows[i : i + per] for x in r) for i in range(0, full, per)],
+            [tuple(_chain(rows[i : i + per])) for i in range(0, full, per)],
         )
     if full < len(rows):
         c.executemany(f"{head} {one}", rows[full:])

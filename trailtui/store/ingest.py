@@ -13,12 +13,13 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 from ..filter.values import ipv4_int
 from .batch import TABLES, FileBatch, FileRecord, IngestStats
 from .db import Database
-from .origins import ensure_origin
+from .origins import ensure_origin, roots
 from .schema import DICTS
 
 _PROBE = 500  # eventIDs per dedupe query
@@ -54,6 +55,7 @@ def reject_summary(f: FileRecord) -> tuple[str, str, int] | None:
 
 
 _ROWS_PER_STATEMENT = 20
+_chain = chain.from_iterable
 
 
 def _insert_many(c: sqlite3.Connection, head: str, width: int, rows: list[tuple[Any, ...]]) -> None:
@@ -65,7 +67,7 @@ def _insert_many(c: sqlite3.Connection, head: str, width: int, rows: list[tuple[
     if full:
         c.executemany(
             f"{head} {','.join([one] * per)}",
-            [tuple(x for r in rows[i : i + per] for x in r) for i in range(0, full, per)],
+            [tuple(_chain(rows[i : i + per])) for i in range(0, full, per)],
         )
     if full < len(rows):
         c.executemany(f"{head} {one}", rows[full:])
@@ -128,10 +130,16 @@ class Writer:
             cnames = ", ".join(("id", *cols, "v4") if table == "ips" else ("id", *cols))
             c.executemany(f"INSERT INTO {table} ({cnames}) VALUES ({marks})", rows)
 
-    def _origin(self, c: sqlite3.Connection, b: FileBatch, new: dict[str, int]) -> int:
+    def _origin(
+        self,
+        c: sqlite3.Connection,
+        b: FileBatch,
+        new: dict[str, int],
+        known_roots: list[tuple[int, str]],
+    ) -> int:
         oid = self._origins.get(b.origin) or new.get(b.origin)
         if oid is None:
-            oid = new[b.origin] = ensure_origin(c, b.origin, b.kind)
+            oid = new[b.origin] = ensure_origin(c, b.origin, b.kind, known_roots)
         return oid
 
     # ------------------------------------------------------------------ the transaction
@@ -168,13 +176,14 @@ class Writer:
         )
         # chunk ids too: a chunk all of whose events were cached before leaves a gap
         next_chunk = int(c.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM chunks").fetchone()[0])
+        known_roots = roots(c)
         seen: dict[bytes | str, tuple[int, int]] = {}  # this write's events: key -> id, origin
         events: list[tuple[Any, ...]] = []
         extra: list[tuple[int, int]] = []
         plans = []
         for b in batches:
             st = IngestStats(duplicates=b.duplicates)
-            oid = self._origin(c, b, new_origins)
+            oid = self._origin(c, b, new_origins, known_roots)
             g = [ids.get(v) or new_ids[v] for v in b.values]
             cbase = next_chunk
             next_chunk += len(b.chunks)

@@ -23,8 +23,17 @@ def under(uri: str, root: str) -> bool:
     return uri == root or uri.startswith(root + "/")
 
 
-def ensure_origin(c: sqlite3.Connection, uri: str, kind: str) -> int:
-    """The id of an origin, created (and given the roots it lies under) if new."""
+def roots(c: sqlite3.Connection) -> list[tuple[int, str]]:
+    return [
+        (int(i), str(u)) for i, u in c.execute("SELECT id, uri FROM origins WHERE kind = 'root'")
+    ]
+
+
+def ensure_origin(
+    c: sqlite3.Connection, uri: str, kind: str, known_roots: list[tuple[int, str]] | None = None
+) -> int:
+    """The id of an origin, created (and given the roots it lies under) if new.
+    ``known_roots``: roots(c), when the caller has it (a writer asks once a transaction)."""
     row = c.execute("SELECT id FROM origins WHERE uri = ?", (uri,)).fetchone()
     if row is not None:
         return int(row[0])
@@ -33,12 +42,12 @@ def ensure_origin(c: sqlite3.Connection, uri: str, kind: str) -> int:
             "INSERT INTO origins (uri, kind) VALUES (?, ?) RETURNING id", (uri, kind)
         ).fetchone()[0]
     )
-    roots = [
-        int(rid)
-        for rid, root in c.execute("SELECT id, uri FROM origins WHERE kind = 'root'")
+    mine = [
+        (rid, oid)
+        for rid, root in (roots(c) if known_roots is None else known_roots)
         if rid != oid and under(uri, root)
     ]
-    c.executemany("INSERT OR IGNORE INTO origin_roots VALUES (?, ?)", [(r, oid) for r in roots])
+    c.executemany("INSERT OR IGNORE INTO origin_roots VALUES (?, ?)", mine)
     return oid
 
 

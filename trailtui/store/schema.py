@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS origins (
     uri TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS origins_kind ON origins (kind);
 CREATE TABLE IF NOT EXISTS origin_roots (
     root INTEGER NOT NULL,
     origin INTEGER NOT NULL,

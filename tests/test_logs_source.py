@@ -153,8 +153,9 @@ def test_paced_to_five_calls_a_second(fake_logs: FakeLogs, tmp_path: Path) -> No
     assert read_all(store, [src], f) == []
     calls = fake_logs.calls
     # on a loaded machine a call can reach the fake late enough to share a second with the
-    # next burst; it is retried, and nothing is lost
-    assert len([c for c in calls if c.outcome == "throttled"]) <= 2
+    # next burst; it is retried, and nothing is lost. Unpaced, nearly every burst after the first
+    # would be throttled: a tenth of the calls is far from that (3 of 30 seen under load)
+    assert len([c for c in calls if c.outcome == "throttled"]) <= max(2, len(calls) // 10)
     assert store.total() == sum(c.returned for c in fake_logs.ok_calls()) > 0
     times = [c.at for c in calls]
     assert len(times) > 20

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import zstandard
+
 from ..filter.language import Filter
 from ..filter.sql import to_sql
 from .codec import decompress_chunk, eid_key, eid_text
@@ -206,7 +208,10 @@ class Queries:
 
         def one(item: tuple[int, bytes]) -> tuple[int, set[int] | None]:
             cid = int(item[0])
-            ch = Chunk(decompress_chunk(item[1]))
+            try:
+                ch = Chunk(decompress_chunk(item[1]))
+            except zstandard.ZstdError:  # a damaged chunk: nothing in it matches, no crash
+                return cid, set()
             return cid, m.lines(ch, None if only is None else only.get(cid, []))
 
         got = _threads().map(one, blobs) if len(blobs) > 4 else map(one, blobs)

@@ -21,6 +21,8 @@ from contextlib import AbstractContextManager
 from functools import lru_cache
 from typing import Any
 
+import zstandard
+
 from ..fields import text_at
 from ..records.event import loads
 from .codec import decompress_chunk
@@ -236,7 +238,10 @@ class ChunkReader:
             row = c.execute("SELECT data FROM blobs WHERE chunk = ?", (chunk,)).fetchone()
         if row is None:
             return None
-        return self.put(chunk, bytes(row[0]))
+        try:
+            return self.put(chunk, bytes(row[0]))
+        except zstandard.ZstdError:  # a damaged chunk: its events read as missing, never a crash
+            return None
 
     def put(self, chunk: int, blob: bytes) -> Chunk:
         data = decompress_chunk(blob)

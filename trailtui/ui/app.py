@@ -155,6 +155,7 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
         self._detail_row: int | None = None  # the event the detail shows
         self.follow_at_start = follow
         self.layout_choice: str | None = None  # None: by terminal width
+        self._trust_window: tuple[datetime | None, ...] | None = None
         self._covered = False
         self._coverage_started = False
         self.settings = load_settings()
@@ -231,7 +232,13 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
             return
         # the slower whole-filter work starts once the first window is on screen
         self.call_after_refresh(self.relayout)
-        self._trust(self.filter)
+        # what can be trusted depends on the window, not on the rest of the filter: a new filter
+        # over the same window (to the minute: "the last 24 h" moves by seconds) asks nothing again
+        window = tuple(None if x is None else x.replace(second=0, microsecond=0)
+                       for x in (self.filter.since, self.filter.until))  # fmt: skip
+        if window != self._trust_window:
+            self._trust_window = window
+            self._trust(self.filter)
         if not self._covered:
             self._covered = True
             # what exists now (Textual, the widgets, the modules) lives as long as the app: out

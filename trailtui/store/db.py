@@ -19,6 +19,22 @@ from ..locations import ensure_private_dir
 from .codec import eid_text
 from .words import ChunkReader
 
+
+def _wal(c: sqlite3.Connection, seconds: float = 60.0) -> None:
+    """Switch to WAL. Two processes opening a new cache at once: the switch needs the lock the
+    other holds while it creates the schema, and SQLite answers "database is locked" at once
+    instead of waiting on the busy timeout (seen as a failed concurrent ingest), so wait here."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            c.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 READ_CACHE_KB = 8 * 1024  # page cache of a reading connection
 WRITE_CACHE_KB = 64 * 1024  # and of one writing (index pages of a big batch)
 
@@ -90,7 +106,7 @@ class Database:
         c = sqlite3.connect(self.path, timeout=60, check_same_thread=False, isolation_level=None)
         c.execute("PRAGMA busy_timeout=60000")
         if not self.readonly:
-            c.execute("PRAGMA journal_mode=WAL")
+            _wal(c)
             # checkpoint every ~32 MB of WAL, not 4: a page written by several transactions
             # (index pages) is copied back once (ingest writes ~6 MB a transaction)
             c.execute("PRAGMA wal_autocheckpoint=8192")

@@ -115,8 +115,12 @@ async def test_follow_folder_new_files(tmp_path: Path) -> None:
         await _until(pilot, lambda: lst.cursor == 1 and lst.current is not None)
         kept = lst.current
         assert kept is not None
+        # a file lands while the help screen is on top: the list under it takes the events
+        await pilot.press("question_mark")
+        await _until(pilot, lambda: len(app.screen_stack) == 2)
         _write_trail_file(folder, "111111111111_CloudTrail_us-east-1_b.json.gz", recs[:5])
         await _until(pilot, lambda: lst.total == 25)
+        await pilot.press("escape")
         await _until(pilot, lambda: lst.current is not None and lst.cursor == 6)
         assert lst.current is not None and lst.current.event_id == kept.event_id
         ids = _ids(app)

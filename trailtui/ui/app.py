@@ -228,7 +228,7 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
         self.reader_filter_applied(f)
 
     def on_event_list_page_loaded(self, msg: EventList.PageLoaded) -> None:
-        if msg.page != 0 or msg.generation != self.event_list.generation:
+        if self.closing() or msg.page != 0 or msg.generation != self.event_list.generation:
             return
         # the slower whole-filter work starts once the first window is on screen
         self.call_after_refresh(self.relayout)
@@ -246,6 +246,8 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
             gc.freeze()
 
     def on_event_list_highlighted(self, msg: EventList.Highlighted) -> None:
+        if self.closing():
+            return
         self.near_the_end()
         self.follow_looked(msg.index)
         row = msg.row

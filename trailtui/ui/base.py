@@ -45,6 +45,11 @@ class AppBase(App[int]):
     def now(self) -> datetime:
         return self.fixed_now or datetime.now(UTC)
 
+    def closing(self) -> bool:
+        """The explorer's widgets are gone (the app is closing: messages still queued then
+        reach handlers that would look for them)."""
+        return not self.query(EventList)
+
     @property
     def event_list(self) -> EventList:
         return self.query_one(EventList)

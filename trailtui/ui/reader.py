@@ -112,6 +112,8 @@ class ReaderMixin(AppBase):
             self.call_from_thread(self._landed, errors, True)
 
     def _landed(self, errors: list[str] | None = None, stopped: bool = False) -> None:
+        if self.closing():
+            return
         self.event_list.reload()
         self._reader_status(stopped)
         if errors:
@@ -219,6 +221,8 @@ class ReaderMixin(AppBase):
         if not due:
             return
         lst = self.event_list
+        if lst.settling():
+            return  # the cursor's row is being re-read: the poll must know which event it is on
         self._poll(self.filter, due, lst.current)
 
     @work(thread=True, exclusive=True, group="reader")
@@ -271,7 +275,7 @@ class ReaderMixin(AppBase):
         for src in due:
             assert src.follow is not None
             self._follow_due[id(src)] = now + src.follow.every
-        if f != self.filter:
+        if f != self.filter or self.closing():
             return  # a new filter while polling: its own list
         if added > 0:
             lst = self.event_list

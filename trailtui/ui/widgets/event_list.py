@@ -218,6 +218,10 @@ class EventList(ScrollView, can_focus=True):
     def current(self) -> Row | None:
         return self.row_at(self.cursor)
 
+    def settling(self) -> bool:
+        """The cursor's page is being (re-)read: ``current`` is not known for now."""
+        return self.cursor // PAGE in self.pending
+
     def _fetch(self, page: int) -> None:
         if page in self.pending or page in self.pages:
             return

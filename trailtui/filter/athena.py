@@ -400,7 +400,14 @@ def compile_term(t: Term) -> str | None:
                 # read from the record by its exact key, while the SerDe matches keys in any
                 # case: the column may hold a value the matcher doesn't see
                 return None
-            subs = [m for c in cols for v in t.values if (m := _exact_match(c, field, v))]
+            # a string column given a JSON object or array holds its JSON text, which the
+            # matcher reads as empty: such a row is kept for the matcher to decide
+            subs = [
+                f"({m}) AND NOT coalesce(substr({c}, 1, 1) IN ('{{', '['), false)"
+                for c in cols
+                for v in t.values
+                if (m := _exact_match(c, field, v))
+            ]
             if not subs:
                 return None
             return "NOT coalesce(" + " OR ".join(f"({s})" for s in subs) + ", false)"

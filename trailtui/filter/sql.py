@@ -14,11 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..fields import FIELDS, Field
+from ..fields import Field, field_of
 from ..store.codec import eid_key
 from ..store.schema import EVENT_DICTS
 from ..store.words import words_spec
-from .language import Filter, Term, Value
+from .language import Expr, Filter, Group, Term, Value, Word, expr_text
 from .values import glob_like, network
 
 
@@ -76,10 +76,15 @@ def _eid_cond(fld: Field, v: Value, params: list[Any]) -> str:
     return _value_cond(fld, "tt_eid(e.eid, e.eid_text)", v, params)
 
 
-def _term_sql(t: Term, sql: SQL, params: list[Any]) -> str:
-    fld = FIELDS[t.field]
+def _term_sql(t: Term, sql: SQL, params: list[Any], top: bool = True) -> str:
+    fld = field_of(t.field)
     probe: tuple[str, list[Any]] | None = None
-    if fld.kind == "bool":
+    if fld.path:
+        # the raw record, a chunk at a time (store/words.py): the term, not negated, as text
+        sql.raw_fields = True
+        params.append(expr_text(Term(t.field, t.values)))
+        cond = "tt_path(e.chunk, e.idx, ?)"
+    elif fld.kind == "bool":
         ecol, dcol = fld.columns[0].split(".")
         table = EVENT_DICTS[ecol]
         local = [1 if v.text == "true" else 0 for v in t.values]
@@ -126,9 +131,28 @@ def _term_sql(t: Term, sql: SQL, params: list[Any]) -> str:
         cond = " OR ".join(_value_cond(fld, c, v, params) for v in t.values for c in cols)
     if t.negated:
         return f"NOT COALESCE(({cond}), 0)"
-    if probe is not None:
+    if probe is not None and top:
         sql.probes.append(probe)
     return f"({cond})"
+
+
+def _expr_sql(e: Expr, sql: SQL, params: list[Any]) -> str:
+    """An expression inside a group (no probes: a term there may find nothing while the
+    group matches)."""
+    if isinstance(e, Term):
+        return _term_sql(e, sql, params, top=False)
+    if isinstance(e, Word):
+        sql.raw_fields = True
+        params.append(words_spec(((e.text, e.negated),)))
+        return "tt_words(e.chunk, e.idx, ?)"
+    return _group_sql(e, sql, params)
+
+
+def _group_sql(g: Group, sql: SQL, params: list[Any]) -> str:
+    joined = (" AND " if g.op == "and" else " OR ").join(_expr_sql(x, sql, params) for x in g.items)
+    if g.negated:
+        return f"NOT COALESCE(({joined}), 0)"
+    return f"({joined})"
 
 
 def to_sql(f: Filter) -> SQL:
@@ -142,8 +166,12 @@ def to_sql(f: Filter) -> SQL:
     if f.until is not None:
         parts.append("e.ts <= ?")
         params.append(int(f.until.timestamp() * 1000))
-    for t in f.terms:
+    # the raw-record terms last: SQLite tests an AND's parts in order, and those cost most
+    for t in sorted(f.terms, key=lambda t: field_of(t.field).path):
         parts.append(_term_sql(t, sql, params))
+        sql.terms += 1
+    for g in f.groups:
+        parts.append(_group_sql(g, sql, params))
         sql.terms += 1
     sql.base = " AND ".join(parts) or "1"
     sql.base_params = list(params)

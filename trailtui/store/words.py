@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import re
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -21,9 +22,12 @@ from contextlib import AbstractContextManager
 from functools import lru_cache
 from typing import Any
 
+import orjson
 import zstandard
 
 from ..fields import text_at
+from ..filter.language import Term, parse
+from ..filter.match import path_match
 from ..records.event import loads
 from .codec import decompress_chunk
 
@@ -188,6 +192,63 @@ def matcher(spec: str) -> WordMatcher:
     return WordMatcher(tuple((str(w), bool(n)) for w, n in json.loads(spec)))
 
 
+def _needle(text: str) -> bytes | None:
+    """How a string is written in a chunk's JSON, folded (None: it can't be said)."""
+    try:
+        return orjson.dumps(text)[1:-1].translate(LOWER)
+    except orjson.JSONEncodeError:
+        return None
+
+
+@lru_cache(maxsize=256)
+def path_term(spec: str) -> tuple[Term, bytes | None, tuple[bytes, ...] | None]:
+    """A path term (its text), the key its record must hold, and the texts one of which it
+    must hold too (None: any record with the key may match)."""
+    f = parse(spec)
+    assert len(f.terms) == 1 and not f.words and not f.groups, spec
+    t = f.terms[0]
+    key = _needle(t.field.rsplit(".", 1)[-1])
+    needles: list[bytes] = []
+    for v in t.values:
+        n: bytes | None = None
+        if v.kind == "exact":
+            n = _needle(v.text) if v.text else b'""'
+        elif v.kind == "glob":
+            runs = [r for r in re.split(r"[*?]", v.text) if r]
+            n = _needle(max(runs, key=len)) if runs else None
+        if not n:
+            return t, None if key is None else b'"' + key + b'":', None
+        needles.append(n)
+    return t, None if key is None else b'"' + key + b'":', tuple(needles)
+
+
+def path_lines(ch: Chunk, spec: str) -> set[int]:
+    """The lines of a chunk a path term (not negated) matches: only the records that hold
+    its key (and one of its values' texts, when they have one) are parsed."""
+    t, key, needles = path_term(spec)
+    folded = ch.data.translate(LOWER)
+    if key is not None:
+        if key not in folded:
+            return set()
+        cand = sorted(_lines_with(folded, key, ch))
+    else:
+        cand = list(range(ch.n))
+    starts = ch.starts
+    out = set()
+    for i in cand:
+        if needles is not None:
+            low = folded[starts[i] : starts[i + 1] - 1]
+            if not any(n in low for n in needles):
+                continue
+        try:
+            rec = loads(ch.line(i))
+        except (ValueError, RecursionError):
+            continue
+        if path_match(t, rec):
+            out.add(i)
+    return out
+
+
 def field_values(ch: Chunk, path: str) -> list[str]:
     """The text at a dotted path of every record of the chunk ('' when absent): only the
     records that hold the path's last key are parsed."""
@@ -312,9 +373,14 @@ class ChunkReader:
             return ""
         return str(vals[idx])
 
+    def _path(self, chunk: int, idx: int, spec: str) -> bool:
+        lines = self._cached("p", spec, chunk, lambda c: path_lines(c, spec))
+        return lines is not None and idx in lines
+
     def register(self, c: sqlite3.Connection) -> None:
         c.create_function("tt_words", 3, self._words, deterministic=True)
         c.create_function("tt_field", 3, self._field, deterministic=True)
+        c.create_function("tt_path", 3, self._path, deterministic=True)
 
 
 class _AllLinesType:

@@ -39,43 +39,45 @@ def text_at(raw: Any, path: str) -> str:
     return ""
 
 
+@lru_cache(maxsize=1024)
+def _keys(path: str) -> tuple[tuple[str, str, int], ...]:
+    return tuple((k, fold(k), len(k)) for k in path.split("."))
+
+
 def path_values(raw: Any, path: str) -> tuple[list[str], bool]:
     """The scalars at a dotted path of a record, and whether a non-empty object or array
-    ends there too. Keys compare case-insensitively (ASCII); an array on the way, or at the
-    end, stands for each of its elements; true/false and numbers read as JSON writes them;
-    null, {} and [] are absent."""
+    ends there too. A key is the key as written when the object has it, else every key equal
+    to it in another case (ASCII); an array on the way, or at the end, stands for each of its
+    elements; true/false and numbers read as JSON writes them; null, {} and [] are absent."""
     level: list[Any] = [raw]
-    for key in path.split("."):
-        want = fold(key)
+    for key, want, n in _keys(path):
         nxt: list[Any] = []
-        stack = level[::-1]
+        stack = level
         while stack:
             v = stack.pop()
-            if isinstance(v, dict):
+            if type(v) is dict:
                 if key in v:
                     nxt.append(v[key])
-                for k, x in v.items():
-                    if k != key and isinstance(k, str) and fold(k) == want:
-                        nxt.append(x)
-            elif isinstance(v, list):
-                stack.extend(reversed(v))
-        level = nxt
-        if not level:
+                else:
+                    nxt += [x for k, x in v.items() if len(k) == n and fold(k) == want]
+            elif type(v) is list:
+                stack.extend(v)
+        if not nxt:
             return [], False
+        level = nxt
     out: list[str] = []
     container = False
-    stack = level[::-1]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, str):
+    while level:
+        v = level.pop()
+        if type(v) is str:
             out.append(v)
         elif isinstance(v, bool):
             out.append("true" if v else "false")
         elif isinstance(v, int | float):
             out.append(str(v))
-        elif isinstance(v, list):
-            stack.extend(reversed(v))
-        elif isinstance(v, dict) and v:
+        elif type(v) is list:
+            level.extend(v)
+        elif type(v) is dict and v:
             container = True
     return out, container
 
@@ -103,6 +105,16 @@ class Field:
     # the record paths, lower-cased (``tlsDetails.tlsVersion`` -> ``tlsdetails.tlsversion``)
     athena: tuple[str, ...] = ()
     path: bool = False  # a path into the record (a name the catalogue doesn't know)
+
+    @property
+    def raw(self) -> bool:
+        """Matched on the raw record: a path, or a field the cache keeps no column for."""
+        return self.path or (
+            not self.columns
+            and not self.resource_column
+            and self.kind != "bool"
+            and bool(self.record)
+        )
 
     def strings(self, ev: Event) -> Sequence[str]:
         if self.read is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..fields import Field, field_of, path_values
+from ..fields import Field, field_of, path_values, text_at
 
 if TYPE_CHECKING:
     from ..records.event import Event
@@ -48,6 +48,15 @@ def path_match(t: Term, raw: object) -> bool:
         elif (container and present(v)) or any(value_match(fld, v, s) for s in strings):
             return True
     return False
+
+
+def raw_term_match(t: Term, raw: object) -> bool:
+    """A term read from the raw record (a path, or a catalogue field the cache keeps no
+    column for), not negated, against the parsed record."""
+    fld = field_of(t.field)
+    if fld.path:
+        return path_match(t, raw)
+    return any(value_match(fld, v, text_at(raw, p)) for v in t.values for p in fld.record)
 
 
 def term_match(t: Term, ev: Event) -> bool:

@@ -4,8 +4,8 @@ The catalogue (fields.py) says where each field lives. A field in a dictionary t
 kinds.name, user -> principals.*, region -> regions.s...) becomes ``e.kind IN (SELECT id FROM
 kinds d WHERE <the values against d.name>)``: the values are matched once per distinct value,
 not per event. Resources go through their side table; fields the cache keeps no column for are
-read from the raw record (``tt_field``); free words are found in the raw records' chunks
-(``tt_words``, or the chunk scan of store/words.py). Case-insensitivity is ASCII-only, as
+read from the raw record, as paths and free words are: at the top level by the chunk scan of
+store/words.py, inside OR / NOT groups per row (``tt_lines``). Case-insensitivity is ASCII-only, as
 SQLite's NOCASE and LIKE are, and as the Python matcher is.
 """
 
@@ -17,7 +17,6 @@ from typing import Any
 from ..fields import Field, field_of
 from ..store.codec import eid_key
 from ..store.schema import EVENT_DICTS
-from ..store.words import words_spec
 from .language import Expr, Filter, Group, Term, Value, Word, expr_text
 from .values import glob_like, network
 
@@ -26,13 +25,15 @@ from .values import glob_like, network
 class SQL:
     where: str  # everything, over events e
     params: list[Any] = field(default_factory=list)
-    base: str = "1"  # everything but the free words
+    base: str = "1"  # everything but what only the raw records hold at the top level
     base_params: list[Any] = field(default_factory=list)
-    words: tuple[tuple[str, bool], ...] = ()  # (word, negated)
+    # the top level's free words and raw-record terms, as filter text (store/words.py's
+    # LineMatcher: the chunk scan finds them), '' for none
+    raw: str = ""
     # dictionary queries of the positive terms: when one finds no row, nothing matches
     probes: list[tuple[str, list[Any]]] = field(default_factory=list)
-    raw_fields: bool = False  # some term is read from the raw records
-    terms: int = 0  # how many field terms (not time, not words)
+    raw_fields: bool = False  # some condition of base is read from the raw records
+    terms: int = 0  # how many conditions base has (not time, not the raw ones)
 
 
 def _sql_text(s: str) -> str:
@@ -79,11 +80,11 @@ def _eid_cond(fld: Field, v: Value, params: list[Any]) -> str:
 def _term_sql(t: Term, sql: SQL, params: list[Any], top: bool = True) -> str:
     fld = field_of(t.field)
     probe: tuple[str, list[Any]] | None = None
-    if fld.path:
+    if fld.raw:
         # the raw record, a chunk at a time (store/words.py): the term, not negated, as text
         sql.raw_fields = True
         params.append(expr_text(Term(t.field, t.values)))
-        cond = "tt_path(e.chunk, e.idx, ?)"
+        cond = "tt_lines(e.chunk, e.idx, ?)"
     elif fld.kind == "bool":
         ecol, dcol = fld.columns[0].split(".")
         table = EVENT_DICTS[ecol]
@@ -123,12 +124,7 @@ def _term_sql(t: Term, sql: SQL, params: list[Any], top: bool = True) -> str:
             params.extend(local)
         cond = " OR ".join(parts)
     else:
-        # the raw record at the field's paths (COLLATE NOCASE: as the columns compare)
-        sql.raw_fields = True
-        cols = [
-            f"(tt_field(e.chunk, e.idx, {_sql_text(path)}) COLLATE NOCASE)" for path in fld.record
-        ]
-        cond = " OR ".join(_value_cond(fld, c, v, params) for v in t.values for c in cols)
+        raise AssertionError(f"{t.field}: no column and no record path")
     if t.negated:
         return f"NOT COALESCE(({cond}), 0)"
     if probe is not None and top:
@@ -143,8 +139,8 @@ def _expr_sql(e: Expr, sql: SQL, params: list[Any]) -> str:
         return _term_sql(e, sql, params, top=False)
     if isinstance(e, Word):
         sql.raw_fields = True
-        params.append(words_spec(((e.text, e.negated),)))
-        return "tt_words(e.chunk, e.idx, ?)"
+        params.append(expr_text(e))
+        return "tt_lines(e.chunk, e.idx, ?)"
     return _group_sql(e, sql, params)
 
 
@@ -166,8 +162,11 @@ def to_sql(f: Filter) -> SQL:
     if f.until is not None:
         parts.append("e.ts <= ?")
         params.append(int(f.until.timestamp() * 1000))
-    # the raw-record terms last: SQLite tests an AND's parts in order, and those cost most
-    for t in sorted(f.terms, key=lambda t: field_of(t.field).path):
+    raw: list[Expr] = []
+    for t in f.terms:
+        if field_of(t.field).raw:
+            raw.append(t)
+            continue
         parts.append(_term_sql(t, sql, params))
         sql.terms += 1
     for g in f.groups:
@@ -175,10 +174,11 @@ def to_sql(f: Filter) -> SQL:
         sql.terms += 1
     sql.base = " AND ".join(parts) or "1"
     sql.base_params = list(params)
-    if f.words:
-        sql.words = tuple((w.text, w.negated) for w in f.words)
-        parts.append("tt_words(e.chunk, e.idx, ?)")
-        params.append(words_spec(sql.words))
+    raw += f.words
+    if raw:
+        sql.raw = " ".join(expr_text(e) for e in raw)
+        parts.append("tt_lines(e.chunk, e.idx, ?)")
+        params.append(sql.raw)
     sql.where = " AND ".join(parts) or "1"
     sql.params = params
     return sql

@@ -10,6 +10,7 @@ pushdown read this table: adding a field is one entry here plus its tests.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -80,6 +81,33 @@ def path_values(raw: Any, path: str) -> tuple[list[str], bool]:
         elif type(v) is dict and v:
             container = True
     return out, container
+
+
+_PATH_KEY = re.compile(r"[A-Za-z0-9_\-@$]{1,64}")
+_FIRST_KEY = re.compile(r"[A-Za-z_]")
+
+
+def record_paths(raw: Any, depth: int = 8, width: int = 50) -> set[str]:
+    """The dotted paths a record holds (arrays looked through), as the filter language can
+    write them: keys of letters, digits and ``_-@$``, at most ``depth`` keys, the first
+    ``width`` elements of an array."""
+    out: set[str] = set()
+    stack: list[tuple[Any, str, int]] = [(raw, "", 0)]
+    while stack:
+        v, path, n = stack.pop()
+        if type(v) is dict:
+            if n >= depth:
+                continue
+            for k, x in v.items():
+                if not _PATH_KEY.fullmatch(k) or (not path and not _FIRST_KEY.match(k)):
+                    continue
+                p = f"{path}.{k}" if path else k
+                if x is not None and x != "" and x != {} and x != []:
+                    out.add(p)
+                stack.append((x, p, n + 1))
+        elif type(v) is list:
+            stack.extend((x, path, n) for x in v[:width])
+    return out
 
 
 @dataclass(frozen=True, slots=True)

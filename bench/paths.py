@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ingest import QUERY_RUNS, TARGET_QUERY_S, product_env, time_query  # noqa: E402
+from ingest import QUERY_RUNS, TARGET_QUERY_S, product_env, time_query
 
 ANCHORS = ["name:StopInstances", "zzqxnotthere"]
 FILTERS = [

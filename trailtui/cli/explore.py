@@ -55,6 +55,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
         sources=opened.sources,
         window=opened.window,
         follow=args.follow,
+        rules=args.rules,
     )
 
 

@@ -421,6 +421,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="open in follow mode: new events appear as they arrive (ctrl+t pauses)",
     )
+    p.add_argument(
+        "--rules",
+        type=Path,
+        metavar="PATH",
+        help="Sigma rules (a .yml file or a folder) the detections screen (D) runs; default: "
+        "the rules folder of the config dir",
+    )
     _add_live_args(p)
     _add_athena_args(p)
     p.add_argument("--cache", type=Path, metavar="PATH", help="cache database file")

@@ -40,6 +40,10 @@ def rule_filter(rule: Rule, window: Filter) -> Filter:
     return Filter(text, f.terms + w.terms, f.words + w.words, w.since, w.until, f.groups + w.groups)
 
 
+def _newest(it: tuple[int, int]) -> tuple[int, int]:
+    return (-it[1], -it[0])
+
+
 def _when(ts: int) -> datetime:
     return datetime.fromtimestamp(ts / 1000, tz=UTC)
 
@@ -56,7 +60,15 @@ def run_rule(
 
     q = store.queries
     try:
-        found = q.ids(q.plan(rule_filter(rule, window), scope), 0, None, cancelled)
+        p = q.plan(rule_filter(rule, window), scope)
+        if p.empty:
+            found: list[tuple[int, int]] = []
+        elif p.words or p.raw_fields:  # the raw records: the chunk scan, newest first
+            found = q.ids(p, 0, None, cancelled)
+        else:  # columns only: one pass over the table (no ts order: 2-3x cheaper on 1M)
+            with store.db.reading(cancelled) as c:
+                rows = c.execute(f"SELECT e.id, e.ts FROM events e WHERE {p.where}", p.params)
+                found = sorted(((int(i), int(t)) for i, t in rows), key=_newest)
     except (sqlite3.Error, StoreError) as e:
         if cancelled is not None and cancelled():
             raise

@@ -347,17 +347,14 @@ REGEXES = ["^Stop", "instances$", "^$", "a.b", "x y", "^[a-z]+$", "a/b", "^line2
 CIDRS = ["10.0.0.0/23", "10.0.0.0/8", "2001:db8::/32", "::1/128", "192.168.1.1/32"]
 KEYWORDS = ["z0", "Z01", "9", "z", "*z0*", "01*"]
 PATHS = [*FIELD_VALUES, "resources.ARN", "requestParameters.missing"]
+KINDS = ["plain", "contains", "startswith", "endswith", "all", "re", "cidr", "exists", "null"]
+KINDS += ["empty", "cased", "number", "bool"]
 
 
 @st.composite
 def field_item(draw: Any) -> tuple[str, Any]:
     path = draw(st.sampled_from(PATHS))
-    kind = draw(
-        st.sampled_from(
-            ["plain", "contains", "startswith", "endswith", "all", "re", "cidr", "exists"]
-            + ["null", "empty", "cased", "number", "bool"]
-        )
-    )
+    kind = draw(st.sampled_from(KINDS))
     if kind == "empty" and path in COLUMNS:
         kind = "null"  # '' on a column can't be said (test_sigma.py checks the skip)
     if kind == "null":

@@ -71,7 +71,6 @@ REFUSED = {
     "SigmaWideModifier": "|wide (UTF-16) gives bytes CloudTrail's JSON text never holds",
     "SigmaUTF16Modifier": "|utf16 gives bytes CloudTrail's JSON text never holds",
     "SigmaUTF16BEModifier": "|utf16be gives bytes CloudTrail's JSON text never holds",
-    "SigmaUTF16LEModifier": "|utf16le gives bytes CloudTrail's JSON text never holds",
 }
 _TIME_PARTS = ("Minute", "Hour", "Day", "Week", "Month", "Year")
 for _part in _TIME_PARTS:

@@ -86,11 +86,11 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _counts(ruleset: Ruleset, fired: int | None = None) -> str:
-    parts = [f"{len(ruleset.rules):,} evaluated"]
+def _counts(ruleset: Ruleset, fired: int | None = None, failed: int = 0) -> str:
+    parts = [f"{len(ruleset.rules) - failed:,} evaluated"]
     if fired is not None:
         parts.append(f"{fired:,} fired")
-    parts.append(f"{len(ruleset.skipped):,} skipped")
+    parts.append(f"{len(ruleset.skipped) + failed:,} skipped")
     if ruleset.ignored:
         parts.append(f"{ruleset.ignored:,} for other log sources ignored")
     return ", ".join(parts)
@@ -169,7 +169,8 @@ def print_table(results: list[Result], ruleset: Ruleset, show_filter: bool) -> N
     for r in results:
         if r.error:
             err.print(Text(f"skipped {clean(r.rule.title, 90)}: {clean(r.error, 300)}"))
-    err.print(Text(_counts(ruleset, len(fired)), style="dim"))
+    failed = sum(1 for r in results if r.error)
+    err.print(Text(_counts(ruleset, len(fired), failed), style="dim"))
 
 
 def _fmt(r: Result, which: str) -> str:

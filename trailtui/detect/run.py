@@ -63,7 +63,7 @@ def run_rule(
         p = q.plan(rule_filter(rule, window), scope)
         if p.empty:
             found: list[tuple[int, int]] = []
-        elif p.words or p.raw_fields:  # the raw records: the chunk scan, newest first
+        elif p.raw or p.raw_fields:  # the raw records: the chunk scan, newest first
             found = q.ids(p, 0, None, cancelled)
         else:  # columns only: one pass over the table (no ts order: 2-3x cheaper on 1M)
             with store.db.reading(cancelled) as c:

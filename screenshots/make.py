@@ -19,11 +19,14 @@ from tests.ui.helpers import settle  # noqa: E402  (the tests' wait: workers don
 
 
 async def shoot(name: str, steps: Callable[[object], Awaitable[None]], initial: str = "") -> None:
+    from trailtui.detect.demo import DEMO_RULES
     from trailtui.sources.demo import DEMO_END, ensure_demo_store
     from trailtui.ui.app import TrailApp
 
     store = ensure_demo_store(Path(os.environ["TRAILTUI_CACHE_DIR"]) / "demo.sqlite")
-    app = TrailApp(store, None, "demo:incident", now=DEMO_END, initial_filter=initial)
+    app = TrailApp(
+        store, None, "demo:incident", now=DEMO_END, initial_filter=initial, rules=DEMO_RULES
+    )
     async with app.run_test(size=(120, 40)) as pilot:
         app.bar.input.cursor_blink = False
         await settle(pilot)  # type: ignore[arg-type]
@@ -118,6 +121,16 @@ async def main() -> None:
             Bookmarks().save(Bookmark(name, f, window=w))
         await p.press("b")  # type: ignore[attr-defined]
 
+    async def detections(p: object) -> None:
+        from trailtui.ui.screens.detections import DetectionsScreen
+
+        await p.press("D")  # type: ignore[attr-defined]
+        for _ in range(200):
+            await p.pause(0.05)  # type: ignore[attr-defined]
+            s = p.app.screen  # type: ignore[attr-defined]
+            if isinstance(s, DetectionsScreen) and s.result is not None:
+                return
+
     async def pins(p: object) -> None:
         await p.press("m", *"night stop; key issued to mallory 3 min before", "enter")  # type: ignore[attr-defined]
         await p.press("P")  # type: ignore[attr-defined]
@@ -131,6 +144,7 @@ async def main() -> None:
     await shoot("completion", completion)
     await shoot("detail-tree", tree, incident)
     await shoot("help", help_)
+    await shoot("detections", detections)
     await shoot_follow()
 
 

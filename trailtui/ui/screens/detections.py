@@ -1,6 +1,6 @@
 """The detections screen (D): the Sigma rules that fired in the current window, most severe
 first, then by how many events; Enter puts a rule's filter in the filter bar (so it can be
-refined and bookmarked) and the histogram marks when the rules fired."""
+refined and bookmarked) and the histogram colours the bins where the rules fired."""
 
 from __future__ import annotations
 
@@ -95,15 +95,24 @@ class DetectionsScreen(ModalScreen[str | None]):
         self.result: Detections | None = None
         self.showing_skipped = False
 
+    @property
+    def where(self) -> str:
+        """The rules' file or folder, shortly (~ for home, the end of a long path)."""
+        text = str(self.rules_path)
+        home = str(Path.home())
+        if text.startswith(home + "/"):
+            text = "~" + text[len(home) :]
+        return text if len(text) <= 50 else "…" + text[-49:]
+
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text("detections", style="bold"), id="detections-title")
+            yield Static(Text("detections (Sigma rules)", style="bold"), id="detections-title")
             yield Static(id="detections-summary")
             yield OptionList(id="detections-list")
         yield Footer()
 
     def on_mount(self) -> None:
-        self._summary(f"running the Sigma rules of {self.rules_path} over {self.window_label}…")
+        self._summary(f"running the Sigma rules of {self.where} over {self.window_label}…")
         self.query_one(OptionList).focus()
         self._run()
 
@@ -132,7 +141,7 @@ class DetectionsScreen(ModalScreen[str | None]):
         skipped = f" · {len(d.skipped)} skipped (s: why)" if d.skipped else ""
         errors = f" · {len(d.errors)} the cache couldn't answer" if d.errors else ""
         self._summary(
-            f"{d.evaluated} rules from {self.rules_path} over {self.window_label}: "
+            f"{d.evaluated} rules from {self.where} over {self.window_label}: "
             f"{len(d.fired)} fired{skipped}{errors} · Enter shows a rule's events"
         )
         self.app.post_message(DetectionsScreen.Marks(d.times))

@@ -1,6 +1,6 @@
 """A one-line histogram of the current filter's events over the time window, with the
 cursor's time marked, the window's tampering calls flagged (a red ! under their bin) and
-the events detection rules matched marked (a magenta ◆)."""
+the bins holding events detection rules matched in magenta."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class Histogram(Widget):
         self.marker: int | None = None  # ms
         self.flags: list[int] = []  # ms: tampering calls in the window
         self.gaps: list[tuple[int, int]] = []  # ms spans: an account-region delivered nothing
-        self.marks: list[int] = []  # ms: events detection rules matched (D)
+        self.marks: list[int] = []  # ms: events detection rules matched (D): magenta bins
 
     def set_data(self, counts: list[int], start: int, end: int) -> None:
         self.counts, self.start, self.end = counts, start, end
@@ -70,10 +70,11 @@ class Histogram(Widget):
             lo = max(0, (a - self.start) * n // span)
             hi = min(n - 1, (b - self.start) * n // span)
             silent.update(range(lo, hi + 1))
+        marked = {(ts - self.start) * n // span for ts in self.marks} if span > 0 else set()
         bars = Text()
         for i, c in enumerate(self.counts[:width]):
             level = 0 if c == 0 else max(1, round(c * 8 / top))
-            style = "bold yellow" if i == mark else "green"
+            style = "bold yellow" if i == mark else "magenta" if i in marked else "green"
             bars.append(BLOCKS[level], style=style + (" on #5f0000" if i in silent else ""))
         left, right = _fmt(self.start), _fmt(self.end)
         axis = [" "] * width
@@ -84,10 +85,6 @@ class Histogram(Widget):
             j = width - len(right) + i
             if j >= len(left) + 1:
                 axis[j] = ch
-        for ts in self.marks:
-            i = (ts - self.start) * n // span if span > 0 else -1
-            if 0 <= i < min(n, width):
-                axis[i], styles[i] = "◆", "bold magenta"
         for ts in self.flags:
             i = (ts - self.start) * n // span if span > 0 else -1
             if 0 <= i < min(n, width):

@@ -42,8 +42,10 @@ def cmd_explore(args: argparse.Namespace) -> int:
         with contextlib.suppress(Exception):
             Bookmarks().touch(bm.name)
     initial = build_filter(text) if not now else parse_at(text, now)
-    # read the first window while the UI toolkit imports (about half a second)
-    opened.store.prefetch(initial, 0, 100, opened.scope)
+    # read the first window while the UI toolkit imports (about half a second); a window
+    # relative to now (24h) is computed by the app as it applies it: nothing to read ahead
+    if opened.window == "all":
+        opened.store.prefetch(initial, 0, 100, opened.scope)
     from ..ui.app import run_app
 
     return run_app(

@@ -188,12 +188,15 @@ class Store:
     def take_prefetched(
         self, f: Filter, offset: int, limit: int, scope: Sequence[int] | None = None
     ) -> list[Row] | None:
-        """The prefetched window for these arguments, if one was started (waits for it)."""
+        """The prefetched window for these arguments, if one was started (waits for it).
+        The first window asked takes it or drops it: rows read before are stale later (events
+        landed since), so a prefetch that missed is never used."""
         if not self._prefetched:
             return None
         fut = self._prefetched.pop(
             (f, offset, limit, None if scope is None else tuple(scope)), None
         )
+        self._prefetched.clear()
         return None if fut is None else fut.result()
 
     def window(

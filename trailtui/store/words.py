@@ -13,6 +13,7 @@ uses the matchers directly; SQL reaches them through ``tt_lines(chunk, idx, spec
 from __future__ import annotations
 
 import bisect
+import re
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -196,9 +197,10 @@ _LITERAL_START = frozenset("-0123456789tfTF")  # a value that may be a JSON numb
 
 def term_needles(t: Term) -> list[frozenset[bytes]]:
     """What the JSON text of a record must hold for a raw-record term (not negated) to match
-    it: each set one of whose texts must be there. The key ends the path (``"type":``), and,
-    when every value says how it starts, the key followed by the value (``"type":"root``) or
-    by an array (``"type":[``) - in compact JSON a scalar follows its key directly."""
+    it: each set one of whose texts must be there. The key ends the path (``"type":``); when
+    every value says how it starts, the key followed by the value (``"type":"root``) or by an
+    array (``"type":[``) - in compact JSON a scalar follows its key directly; a glob that
+    doesn't say how it starts, its longest literal run anywhere (``*assumed-role*``)."""
     fld = field_of(t.field)
     path = t.field if fld.path else fld.record[0] if len(fld.record) == 1 else ""
     key = _needle(path.rsplit(".", 1)[-1]) if path else None
@@ -206,17 +208,27 @@ def term_needles(t: Term) -> list[frozenset[bytes]]:
         return []
     k = b'"' + key + b'":'
     alts: set[bytes] = {k + b"["}
+    anywhere = False
     for v in t.values:
-        start = v.text if v.kind == "exact" else v.text.split("*")[0].split("?")[0]
-        if v.kind not in ("exact", "glob") or (v.kind == "glob" and not start):
+        if v.kind not in ("exact", "glob"):
             return [frozenset([k])]
-        n = _needle(start)
+        start = v.text if v.kind == "exact" else re.split(r"[*?]", v.text)[0]
+        if start:
+            n = _needle(start)
+            if n is None:
+                return [frozenset([k])]
+            alts.add(k + b'"' + n + (b'"' if v.kind == "exact" else b""))
+            if start[0] in _LITERAL_START:
+                alts.add(k + n)
+            continue
+        run = max(re.split(r"[*?]", v.text), key=len)
+        n = _needle(run) if len(run) >= 3 else None
         if n is None:
             return [frozenset([k])]
-        alts.add(k + b'"' + n + (b'"' if v.kind == "exact" else b""))
-        if start[0:1] in _LITERAL_START:
-            alts.add(k + n)
-    return [frozenset(alts)]  # each holds the key
+        alts.add(n)
+        anywhere = True
+    # each holds the key, unless a literal run stands for a value: then the key is asked too
+    return [frozenset([k]), frozenset(alts)] if anywhere else [frozenset(alts)]
 
 
 def _lines_any(folded: bytes, needles: frozenset[bytes], ch: Chunk) -> set[int]:
@@ -322,7 +334,17 @@ class LineMatcher:
         if self.pos:
             if out is None:
                 out = set(range(ch.n))
-            out = {i for i in out if all(self._holds(e, line(i)) for e, _ in self.pos)}
+            # the needles chose these lines: a term is decided on the record alone
+            out = {
+                i
+                for i in out
+                if all(
+                    raw_term_match(e, line(i).rec)
+                    if isinstance(e, Term)
+                    else self._holds(e, line(i))
+                    for e, _ in self.pos
+                )
+            }
         for t, reqs in self.neg:
             maybe = None
             for req in reqs:

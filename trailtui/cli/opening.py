@@ -178,15 +178,20 @@ def read_headless(opened: Opened, f: Filter, limit: int | None = None, quiet: bo
     answers from it: progress on stderr, what was skipped named, one line per error (exit 2
     when nothing could be read)."""
     from ..safe import clean
-    from ..sources.base import read_all
+    from ..sources.base import Billed, needs_confirmation, read_all
 
     sources = [s for s in opened.sources if not s.done(f)]
     if not sources:
         return
     err = sys.stderr
     for src in sources:
+        ask = needs_confirmation(src, f)  # Athena, with no time window and no --yes
+        if ask is not None:
+            fail(f"{ask}; add --since WHEN (e.g. --since 7d), or --yes to run it")
         pushed = src.pushdown(f)
-        if src.default_window == "24h" and f.since is None:
+        # a billed source reads what it was told it may (--yes: no window); others read
+        # their newest day unless the filter says otherwise
+        if src.default_window == "24h" and f.since is None and not isinstance(src, Billed):
             # LookupEvents and buckets: the newest day unless the filter says otherwise
             f = f.with_window(datetime.now(UTC) - S3_WINDOW, f.until)
         if pushed:

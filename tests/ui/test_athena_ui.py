@@ -125,8 +125,10 @@ async def test_no_time_window_asks_before_it_runs(
         await _until(pilot, lambda: not _asking(app))
         await settle(pilot)
         assert len(athena.selects()) == n  # nothing ran
-        assert "nothing was scanned" in app.status.message
-        assert "Press w" in app.status.message and "since:" in app.status.message
+        assert app.status.live.startswith("nothing was scanned: no time window")
+        assert "press w for one, or type since:" in app.status.live
+        assert "press w for one" in app.status.text.plain[:120]  # on screen, not cut off
+        assert app.event_list.total == len(trail)  # the cache shows what it holds
         await pilot.press("G")  # moving on doesn't ask again
         await settle(pilot)
         assert not _asking(app) and len(athena.selects()) == n
@@ -136,7 +138,7 @@ async def test_no_time_window_asks_before_it_runs(
         await pilot.press("escape")  # Esc says no too
         await _until(pilot, lambda: not _asking(app))
         await settle(pilot)
-        assert len(athena.selects()) == n and "nothing was scanned" in app.status.message
+        assert len(athena.selects()) == n and "nothing was scanned" in app.status.live
 
         app.set_filter_text("name:StopInstances")
         await _until(pilot, lambda: _asking(app))

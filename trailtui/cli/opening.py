@@ -166,8 +166,10 @@ def _open_athena(args: argparse.Namespace) -> Opened:
     if getattr(args, "command", None):  # headless: what each query scanned, on stderr
         from ..safe import clean
 
+        pad = 180 if sys.stderr.isatty() else 0  # over the progress line (up to 173 wide)
+
         def say(line: str) -> None:
-            sys.stderr.write(f"\rtrailtui: athena: {clean(line, 200)}\n")
+            sys.stderr.write("\r" + f"trailtui: athena: {clean(line, 200)}".ljust(pad) + "\n")
 
         src.on_query = say
     return Opened(store, scope, src.label, [src])

@@ -58,6 +58,10 @@ def _dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
+def _n_files(n: int) -> str:
+    return f"{n:,} log file{'' if n == 1 else 's'}"
+
+
 def _day_start(d: date) -> datetime:
     return datetime(d.year, d.month, d.day, tzinfo=UTC)
 
@@ -308,7 +312,7 @@ class AthenaSource:
         if self.on_query is not None:
             self.on_query(
                 f"{self.table} {st.last} "
-                f"(${cost(res.scanned, self.settings.price_per_tb):.4f}), {len(res.rows)} log files"
+                f"(${cost(res.scanned, self.settings.price_per_tb):.4f}), {_n_files(len(res.rows))}"
                 + ("" if res.state == "SUCCEEDED" else f" ({res.state.lower()})")
             )
         if res.state != "SUCCEEDED":
@@ -400,7 +404,7 @@ class AthenaSource:
             text = (
                 f"{st.queries} quer{'y' if st.queries == 1 else 'ies'}, scanned "
                 f"{size_text(st.scanned)} (${st.cost:.4f} at ${price:g}/TB) in "
-                f"{st.millis / 1000:.1f} s, {st.files} log files"
+                f"{st.millis / 1000:.1f} s, {_n_files(st.files)}"
             )
             done = not self.todo and not self._pending
             text += " · window complete" if done else f" · last: {st.last}"

@@ -148,12 +148,14 @@ class ReaderMixin(AppBase):
                 self._read(f)
                 return
             self._declined = f
+            # where the sources' progress goes (a message would be cut off the bar's end)
             self.status.set(
                 busy="",
-                message=f"nothing was scanned: no time window. Press {key} for one, "
+                live=f"nothing was scanned: no time window · press {key} for one, "
                 "or type since: (since:7d)",
             )
 
+        self.status.set(live="asking before a query with no time window…")
         self.push_screen(ConfirmScreen("Run this query?", asks), answered)
 
     def _landed(self, errors: list[str] | None = None, stopped: bool = False) -> None:

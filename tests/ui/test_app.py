@@ -100,6 +100,35 @@ async def test_completion_offers_sessions_with_counts(make_app: Callable[..., Tr
         assert app.bar.input.value.endswith(" resource:")
 
 
+async def test_completion_offers_the_records_paths_and_their_values(
+    make_app: Callable[..., TrailApp],
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"(requestParameters.instancesSet.items.inst")
+        path = "requestParameters.instancesSet.items.instanceId:"
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if any(i == path for i, _, _ in app.bar.options):
+                break
+        opts = {i: count for i, _, count in app.bar.options}
+        assert path in opts and "of the newest" in opts[path]
+        await pilot.press("tab")
+        assert app.bar.input.value == "(" + path
+        await pilot.press(*"i-0badc")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.bar.options and app.bar.token and app.bar.token.field != "":
+                break
+        labels = [label for _, label, _ in app.bar.options]
+        assert labels and all(label.startswith("i-0badc") for label in labels)
+        await pilot.press("tab", *" OR name:ConsoleLogin)", "enter")
+        await settle(pilot)
+        assert app.event_list.total and app.event_list.total > 0
+        assert not app.bar.has_class("-error")
+
+
 async def test_tab_enter_detail_copy_and_pivot(make_app: Callable[..., TrailApp]) -> None:
     app = make_app(initial_filter="name:StopInstances resource:i-0badc0ffee0000001")
     copied: list[str] = []

@@ -5,11 +5,14 @@ id once and then reads the few distinct values."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..fields import FIELDS
+from ..fields import field_of, path_values, record_paths
 from ..filter.language import Filter
+from ..filter.values import fold
+from ..records.event import loads
 from .db import Database
 from .queries import Queries
 from .schema import EVENT_DICTS
@@ -55,9 +58,9 @@ class Facets:
         scope: Sequence[int] | None = None,
     ) -> list[tuple[str, int]]:
         """Top values of a field (with counts) under the filter, optionally by prefix."""
-        fld = FIELDS.get(fieldname)
-        if fld is None:
-            return []
+        fld = field_of(fieldname)
+        if fld.raw:
+            return self._raw_values(fld.record[0], f, prefix, limit, scope)
         where, params = self.queries.where(f or Filter(), scope)
         like = re.sub(r"([%_\\])", r"\\\1", prefix) + "%"
         if fld.resource_column:
@@ -103,6 +106,51 @@ class Facets:
             "SELECT v, sum(n) FROM per GROUP BY v COLLATE NOCASE ORDER BY 2 DESC, v COLLATE NOCASE LIMIT ?"
         )
         return self._run(q, [*params, like, limit])
+
+    # ------------------------------------------------------------------ raw records (sampled)
+
+    SAMPLE = 5000  # the newest events under the filter that path completion reads
+
+    def _sample(self, f: Filter | None, scope: Sequence[int] | None) -> list[Any]:
+        out = []
+        for _, text in self.queries.iter_raw(f or Filter(), scope, self.SAMPLE):
+            try:
+                out.append(loads(text))
+            except (ValueError, RecursionError):
+                continue
+        return out
+
+    def paths(
+        self,
+        f: Filter | None = None,
+        prefix: str = "",
+        limit: int = 10,
+        scope: Sequence[int] | None = None,
+    ) -> tuple[list[tuple[str, int]], int]:
+        """The paths present in the newest SAMPLE events under the filter, starting with the
+        prefix (any case), with how many of them hold each; and how many were read."""
+        recs = self._sample(f, scope)
+        counts: Counter[str] = Counter()
+        want = fold(prefix)
+        for r in recs:
+            counts.update(p for p in record_paths(r) if fold(p).startswith(want))
+        return sorted(counts.items(), key=lambda x: (-x[1], x[0]))[:limit], len(recs)
+
+    def _raw_values(
+        self,
+        path: str,
+        f: Filter | None,
+        prefix: str,
+        limit: int,
+        scope: Sequence[int] | None,
+    ) -> list[tuple[str, int]]:
+        """Values at a path in the newest SAMPLE events under the filter (one event once)."""
+        counts: Counter[str] = Counter()
+        want = fold(prefix)
+        for r in self._sample(f, scope):
+            vals, _ = path_values(r, path)
+            counts.update({v for v in vals if v and fold(v).startswith(want)})
+        return sorted(counts.items(), key=lambda x: (-x[1], x[0]))[:limit]
 
     def _run(self, q: str, params: list[Any]) -> list[tuple[str, int]]:
         return [(str(v), int(n)) for v, n in self.db.all(q, params)]

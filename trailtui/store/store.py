@@ -263,6 +263,15 @@ class Store:
     ) -> list[tuple[str, int]]:
         return self.facets.facet(fieldname, f, prefix, limit, scope)
 
+    def paths(
+        self,
+        f: Filter | None = None,
+        prefix: str = "",
+        limit: int = 10,
+        scope: Sequence[int] | None = None,
+    ) -> tuple[list[tuple[str, int]], int]:
+        return self.facets.paths(f, prefix, limit, scope)
+
     # ------------------------------------------------------------------ coverage and meta
 
     def set_coverage(

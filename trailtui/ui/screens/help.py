@@ -22,9 +22,19 @@ def language_help() -> Table:
     for f in CATALOGUE:
         table.add_row(Text(f.name + ":"), Text(f.help), Text(f.example))
     table.add_row(
+        Text("any.path:"),
+        Text("any key of the record, dotted, in any case, through arrays (Tab completes)"),
+        Text('userIdentity.type:Root  requestParameters.instanceType:p3*  x.y:""'),
+    )
+    table.add_row(
         Text("words"),
         Text('plain words, "quoted words", -word: substring anywhere in the raw event'),
         Text("name:A,B = A or B; fields AND together; -field: negates"),
+    )
+    table.add_row(
+        Text("OR NOT ( )"),
+        Text("across fields and words: a space is AND, NOT (or -) before a term or a ( )"),
+        Text("(name:Stop* OR user:bob) -(source:ec2 region:us-east-1)"),
     )
     return table
 

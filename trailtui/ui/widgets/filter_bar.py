@@ -17,7 +17,7 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from ...fields import CATALOGUE, FIELDS
-from ...filter.language import FilterSyntaxError, parse, quote
+from ...filter.language import Filter, FilterSyntaxError, parse, quote
 from ...safe import clean
 from ...store.store import Store
 
@@ -32,20 +32,23 @@ class Token:
 
 
 def current_token(text: str, cursor: int) -> Token:
-    """The word being typed at the cursor: a field name or a field's value (after : or ,)."""
+    """The word being typed at the cursor: a field name (a catalogue name or a path) or a
+    field's value (after : or ,)."""
     start = cursor
     while start > 0 and not text[start - 1].isspace():
         start -= 1
     word = text[start:cursor]
-    neg = 1 if word.startswith("-") else 0
+    lead = len(word) - len(word.lstrip("(-"))  # ( and - before a term: not part of it
+    word = word[lead:]
     if ":" in word:
-        fname, _, rest = word[neg:].partition(":")
-        vstart = start + neg + len(fname) + 1
+        fname, _, rest = word.partition(":")
+        vstart = start + lead + len(fname) + 1
         if "," in rest:
             vstart += rest.rindex(",") + 1
             rest = rest[rest.rindex(",") + 1 :]
-        return Token(vstart, fname.lower(), rest.strip('"'))
-    return Token(start + neg, "", word[neg:])
+        name = fname.lower() if fname.lower() in FIELDS else fname
+        return Token(vstart, name, rest.strip('"'))
+    return Token(start + lead, "", word)
 
 
 class FilterInput(Input):
@@ -148,7 +151,7 @@ class FilterBar(Vertical):
         self.token = tok
         self.request += 1
         if not tok.field:
-            if not tok.prefix:
+            if not tok.prefix or tok.prefix.lower() in ("or", "and", "not"):
                 self.close()
                 return
             opts = [
@@ -157,28 +160,50 @@ class FilterBar(Vertical):
                 if f.name.startswith(tok.prefix.lower())
             ]
             self._show(opts)
+            self._paths(self.request, tok.prefix, opts, self._rest(text, tok))
             return
-        if tok.field not in FIELDS or FIELDS[tok.field].kind == "time":
-            opts = (
-                [(v, v, "") for v in ("1h", "24h", "7d", "30d")]
-                if tok.field in ("since", "until")
-                else []
-            )
+        fld = FIELDS.get(tok.field)
+        if fld is not None and fld.kind == "time":
+            opts = [(v, v, "") for v in ("1h", "24h", "7d", "30d")]
             self._show([o for o in opts if o[0].startswith(tok.prefix)])
             return
-        rest = text[: tok.start].rsplit(None, 1)[0] if " " in text[: tok.start] else ""
-        rest += " " + text[self.input.cursor_position :]
-        self._facet(self.request, tok.field, tok.prefix, rest)
+        self._facet(self.request, tok.field, tok.prefix, self._rest(text, tok))
+
+    def _rest(self, text: str, tok: Token) -> str:
+        """The filter without the token being typed (what completion counts under): its
+        conjuncts before and after, when it reads."""
+        before = text[: tok.start].rsplit(None, 1)[0] if " " in text[: tok.start] else ""
+        return before + " " + text[self.input.cursor_position :]
+
+    def _filter(self, rest: str) -> Filter:
+        try:
+            return parse(rest)
+        except FilterSyntaxError:
+            return Filter()
+
+    @work(thread=True, exclusive=True, group="facets")
+    def _paths(
+        self, request: int, prefix: str, named: list[tuple[str, str, str]], rest: str
+    ) -> None:
+        """The record's paths that start with the prefix, in the newest events under the
+        rest of the filter (after the catalogue's names)."""
+        worker = get_current_worker()
+        try:
+            paths, read = self.store.paths(self._filter(rest), prefix, MAX_SUGGESTIONS, self.scope)
+        except Exception:  # a hint; never let it take the bar down
+            return
+        if worker.is_cancelled or not paths:
+            return
+        opts = named + [(p + ":", p + ":", f"{n:,} of the newest {read:,}") for p, n in paths]
+        self.post_message(self.Suggestions(request, opts[:MAX_SUGGESTIONS]))
 
     @work(thread=True, exclusive=True, group="facets")
     def _facet(self, request: int, fieldname: str, prefix: str, rest: str) -> None:
         worker = get_current_worker()
         try:
-            f = parse(rest)
-        except FilterSyntaxError:
-            f = parse("")
-        try:
-            values = self.store.facet(fieldname, f, prefix, MAX_SUGGESTIONS, self.scope)
+            values = self.store.facet(
+                fieldname, self._filter(rest), prefix, MAX_SUGGESTIONS, self.scope
+            )
         except Exception:  # a facet is a hint; never let it take the bar down
             values = []
         if not worker.is_cancelled:

@@ -61,6 +61,8 @@ REQUESTS: list[Any] = [
     {"instanceId": "i-0DEF"},
     {"resourcesSet": {"items": [{"resourceId": "i-0abc"}]}, "tagSet": {}},
     {"bucketName": "bucket_1", "note": 'say "stop"\nnow'},
+    {"BucketName": "b1", "items": [{"id": 7}, {"id": "B1"}]},
+    {"bucketName": "", "items": {"id": "b12"}},
     None,
 ]
 
@@ -194,14 +196,52 @@ def value_text(draw: Any, field: str) -> str:
     return _q(base)
 
 
+# paths: the catalogue's columns, struct members, JSON-text members (through arrays too)
+PATHS = {"eventName": "name", "eventSource": "source", "userIdentity.type": "",
+         "requestParameters.bucketName": "", "requestParameters.items.id": "",
+         "requestparameters.BUCKETNAME": ""}  # fmt: skip
+PATH_VALUES = ["Root", "IAMUser", "b1", "B1", "7", "*", "b*", '""']
+
+
+@st.composite
+def term(draw: Any) -> str:
+    neg = "-" if draw(st.booleans()) else ""
+    if draw(st.integers(0, 3)) == 0:
+        path = draw(st.sampled_from(sorted(PATHS)))
+        named = PATHS[path]
+        vals = draw(
+            st.lists(
+                value_text(named) if named else st.sampled_from(PATH_VALUES), min_size=1, max_size=2
+            )
+        )
+        return f"{neg}{path}:{','.join(vals)}"
+    field = draw(st.sampled_from(sorted(VALUES)))
+    vals = draw(st.lists(value_text(field), min_size=1, max_size=3))
+    return f"{neg}{field}:{','.join(vals)}"
+
+
+@st.composite
+def group(draw: Any, depth: int = 0) -> str:
+    items = []
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.integers(0, 2 if depth < 2 else 1))
+        if kind == 0:
+            items.append(draw(term()))
+        elif kind == 1:
+            items.append(("-" if draw(st.booleans()) else "") + _q(draw(st.sampled_from(WORDS))))
+        else:
+            items.append(draw(group(depth + 1)))
+    joined = (" OR " if draw(st.booleans()) else " ").join(items)
+    return draw(st.sampled_from(["", "-", "NOT "])) + f"({joined})"
+
+
 @st.composite
 def filters(draw: Any) -> str:
     parts = []
     for _ in range(draw(st.integers(0, 4))):
-        field = draw(st.sampled_from(sorted(VALUES)))
-        neg = "-" if draw(st.booleans()) else ""
-        vals = draw(st.lists(value_text(field), min_size=1, max_size=3))
-        parts.append(f"{neg}{field}:{','.join(vals)}")
+        parts.append(draw(term()))
+    for _ in range(draw(st.integers(0, 2))):
+        parts.append(draw(group()))
     for _ in range(draw(st.integers(0, 2))):
         parts.append(("-" if draw(st.booleans()) else "") + _q(draw(st.sampled_from(WORDS))))
     if draw(st.booleans()):

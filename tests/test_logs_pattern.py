@@ -149,14 +149,43 @@ def value_text(draw: Any, field: str) -> str:
     return _q(base)
 
 
+# paths the cache keeps as columns: pushed as their catalogue field
+COLUMN_PATHS = {"eventName": "name", "eventSource": "source", "errorCode": "error",
+                "sourceIPAddress": "ip", "awsRegion": "region"}  # fmt: skip
+
+
+@st.composite
+def term(draw: Any) -> str:
+    field = draw(st.sampled_from(sorted(VALUES) + sorted(COLUMN_PATHS)))
+    neg = "-" if draw(st.booleans()) else ""
+    vals = draw(st.lists(value_text(COLUMN_PATHS.get(field, field)), min_size=1, max_size=3))
+    return f"{neg}{field}:{','.join(vals)}"
+
+
+@st.composite
+def group(draw: Any, depth: int = 0) -> str:
+    items = []
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.integers(0, 2 if depth < 2 else 1))
+        if kind == 0:
+            items.append(draw(term()))
+        elif kind == 1:
+            items.append(
+                ("-" if draw(st.booleans()) else "") + draw(st.sampled_from(["stop", "ALICE"]))
+            )
+        else:
+            items.append(draw(group(depth + 1)))
+    joined = (" OR " if draw(st.booleans()) else " ").join(items)
+    return draw(st.sampled_from(["", "-", "NOT "])) + f"({joined})"
+
+
 @st.composite
 def filters(draw: Any) -> str:
     parts = []
     for _ in range(draw(st.integers(0, 4))):
-        field = draw(st.sampled_from(sorted(VALUES)))
-        neg = "-" if draw(st.booleans()) else ""
-        vals = draw(st.lists(value_text(field), min_size=1, max_size=3))
-        parts.append(f"{neg}{field}:{','.join(vals)}")
+        parts.append(draw(term()))
+    for _ in range(draw(st.integers(0, 2))):
+        parts.append(draw(group()))
     if draw(st.booleans()):
         parts.append(
             ("-" if draw(st.booleans()) else "") + draw(st.sampled_from(["stop", "ALICE"]))

@@ -418,10 +418,13 @@ RECORD_KEYS_FOLDED = frozenset(k.lower() for k in RECORD_KEYS)
 
 # a path the cache keeps as a column, exactly as the record writes it (eventName ->
 # name's column): the path is answered there, as that field without its value spellings
-_COLUMN_PATHS: dict[str, Field] = {
-    f.record[0].lower(): replace(f, name=f.record[0], expand=None)
+COLUMN_PATHS: dict[str, str] = {
+    f.record[0].lower(): f.name
     for f in CATALOGUE
     if len(f.record) == 1 and f.columns and f.kind in ("text", "ip") and f.read is not None
+}
+_COLUMN_FIELDS = {
+    k: replace(FIELDS[n], name=FIELDS[n].record[0], expand=None) for k, n in COLUMN_PATHS.items()
 }
 
 
@@ -432,7 +435,7 @@ def field_of(name: str) -> Field:
     f = FIELDS.get(name)
     if f is not None:
         return f
-    col = _COLUMN_PATHS.get(name.lower())
+    col = _COLUMN_FIELDS.get(name.lower())
     if col is not None:
         return col
     return Field(

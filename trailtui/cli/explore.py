@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..filter.language import Filter
@@ -55,7 +56,15 @@ def cmd_explore(args: argparse.Namespace) -> int:
         sources=opened.sources,
         window=opened.window,
         follow=args.follow,
+        rules=args.rules or (demo_rules() if args.demo else None),
     )
+
+
+def demo_rules() -> Path:
+    """The demo's own rules (the detections screen runs them with --demo)."""
+    from ..detect.demo import DEMO_RULES
+
+    return DEMO_RULES
 
 
 def _summary(opened: Opened) -> int:

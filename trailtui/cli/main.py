@@ -46,6 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .watch import cmd_watch
 
             return cmd_watch(args)
+        if args.command == "detect":
+            from .detect import cmd_detect
+
+            return cmd_detect(args)
         if args.command == "gaps":
             from .trust import cmd_gaps
 

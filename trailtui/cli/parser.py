@@ -217,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="trailtui",
         description="Explore AWS CloudTrail events from the terminal.",
-        epilog="Commands: ingest, query, watch, alarm, history, who, bookmarks, case, verify, "
+        epilog="Commands: ingest, query, detect, watch, alarm, history, who, bookmarks, case, verify, "
         "gaps, athena. Without a command, "
         "opens the explorer.",
     )
@@ -253,6 +253,38 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--bookmark", metavar="NAME", help="run a saved filter (ANDed with FILTER)")
     _add_live_args(q)
     _add_athena_args(q)
+
+    d = sub.add_parser(
+        "detect",
+        help="run Sigma rules for CloudTrail over the window: which fired, how often, when",
+        description="Load Sigma rules (a .yml file or a folder of them; other files are "
+        "ignored) with pySigma, keep those for CloudTrail (logsource product aws, service "
+        "cloudtrail), compile each to one filter and run it over the window: by default "
+        "everything in the cache, or the source's default window. Rules that can't be "
+        "evaluated exactly (correlations, timeframe, numeric comparisons, placeholders...) are "
+        "listed as skipped with the reason. Without --rules, the rules folder in the config "
+        f"dir is used: {_rules_dir()} (the config dir is TRAILTUI_CONFIG_DIR when set). "
+        "No rules are bundled: e.g. SigmaHQ's rules/cloud/aws/cloudtrail. Exit 0 (with "
+        "--exit-code: 1 when a rule of level high or critical fired), 2 on bad usage.",
+    )
+    d.add_argument(
+        "--rules",
+        type=Path,
+        metavar="PATH",
+        help="a Sigma rule file or a folder of them (default: the rules folder in the config dir)",
+    )
+    _add_source_args(d)
+    d.add_argument("--since", metavar="WHEN", help="start of the window (24h, 2024-05-01)")
+    d.add_argument("--until", metavar="WHEN", help="end of the window")
+    d.add_argument("--format", choices=("table", "json"), default="table", help="output")
+    d.add_argument("--show-filter", action="store_true", help="print each rule's compiled filter")
+    d.add_argument(
+        "--exit-code",
+        action="store_true",
+        help="exit 1 when a rule of level high or critical fired",
+    )
+    _add_live_args(d)
+    _add_athena_args(d)
 
     b = sub.add_parser(
         "bookmarks",
@@ -421,10 +453,24 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="open in follow mode: new events appear as they arrive (ctrl+t pauses)",
     )
+    p.add_argument(
+        "--rules",
+        type=Path,
+        metavar="PATH",
+        help="Sigma rules (a .yml file or a folder) the detections screen (D) runs; default: "
+        "the rules folder of the config dir",
+    )
     _add_live_args(p)
     _add_athena_args(p)
     p.add_argument("--cache", type=Path, metavar="PATH", help="cache database file")
     return p
+
+
+def _rules_dir() -> str:
+    """Where detect looks for rules without --rules (shown in its help)."""
+    from ..locations import config_dir
+
+    return str(config_dir() / "rules").replace("%", "%%")
 
 
 def _version() -> str:

@@ -49,9 +49,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from ..fields import FIELDS, Field
+from ..fields import COLUMN_PATHS, FIELDS, Field, field_of
 from .athena_regex import Untranslatable, printable, regex
-from .language import Filter, Term, Value, expr_text, quote
+from .language import Expr, Filter, Term, Value, Word, expr_text, negate, quote
 from .match import value_match
 
 DELIVERY_SLACK = timedelta(hours=1)  # a log file is delivered within this after its events
@@ -451,6 +451,58 @@ def _printable_all(s: str) -> bool:
     return all(printable(c) for c in s)
 
 
+def _path(t: Term) -> str | None:
+    """A path term (not negated), widened: the struct member the table declares, or, inside
+    a JSON-text column, its last key and its values' text anywhere in that text (keys in any
+    case and arrays on the way: json_extract_scalar would miss them)."""
+    head, _, rest = t.field.partition(".")
+    if t.field.lower() in _SCALARS:
+        fld = field_of(t.field)
+        try:
+            return _any([_match(t.field.lower(), fld, v) for v in t.values])
+        except Untranslatable:
+            return None
+    if not rest or head.lower() not in _JSON_TEXT:
+        return None
+    key = '"' + rest.rsplit(".", 1)[-1] + '"'
+    if not _printable_all(key) or "\\" in key:
+        return None
+    col = f"lower({head.lower()})"
+    cond = f"strpos({col}, {lit(_fold(key))}) > 0"
+    texts = [v.text for v in t.values if v.kind == "exact"]
+    if len(texts) == len(t.values) and all(
+        x and _printable_all(x) and not set(x) & set('"\\/') for x in texts
+    ):
+        values = " OR ".join(f"strpos({col}, {lit(_fold(x))}) > 0" for x in dict.fromkeys(texts))
+        cond = f"{cond} AND ({values})"
+    return cond
+
+
+def compile_expr(e: Expr) -> str | None:
+    """A condition selecting a superset of what the expression matches (None: it stays
+    local). A NOT goes down to the terms; an AND keeps what narrows, an OR needs every side."""
+    if isinstance(e, Word):
+        return _word(e.text, e.negated)
+    if isinstance(e, Term):
+        name = COLUMN_PATHS.get(e.field.lower()) if e.field not in FIELDS else None
+        if name is not None:
+            if e.negated and FIELDS[name].expand is not None:
+                return None  # the field's wider spellings would narrow the negation
+            return compile_term(Term(name, e.values, e.negated))
+        if field_of(e.field).path:
+            return None if e.negated else _path(e)
+        return compile_term(e)
+    items = e.items if not e.negated else tuple(negate(x) for x in e.items)
+    op = e.op if not e.negated else ("or" if e.op == "and" else "and")
+    parts = [compile_expr(x) for x in items]
+    if op == "and":
+        got = [p for p in parts if p is not None]
+        return " AND ".join(f"({p})" for p in got) if got else None
+    if any(p is None for p in parts):
+        return None
+    return " OR ".join(f"({p})" for p in parts if p is not None)
+
+
 def compile_filter(f: Filter) -> AthenaPlan:
     """The SQL condition for a filter (its window: ``window_sql``)."""
     conds: list[str] = []
@@ -458,7 +510,7 @@ def compile_filter(f: Filter) -> AthenaPlan:
     pushed: list[str] = []
     local: list[str] = []
     for t in f.terms:
-        c = compile_term(t)
+        c = compile_expr(t)
         if c is None:
             local.append(expr_text(t))
             continue
@@ -475,7 +527,13 @@ def compile_filter(f: Filter) -> AthenaPlan:
         else:
             conds.append(c)
             pushed.append(text)
-    local += [expr_text(g) for g in f.groups]
+    for g in f.groups:
+        c = compile_expr(g)
+        if c is None:
+            local.append(expr_text(g))
+        else:
+            conds.append(c)
+            pushed.append(expr_text(g))
     where = " AND ".join(f"({c})" for c in dict.fromkeys(conds))
     return AthenaPlan(where, " AND ".join(parts), tuple(pushed), tuple(local))
 

@@ -92,7 +92,8 @@ class Filter:
     @property
     def conjuncts(self) -> tuple[Expr, ...]:
         """Everything but the window, as expressions ANDed together."""
-        return (*self.terms, *self.words, *self.groups)
+        out: tuple[Expr, ...] = (*self.terms, *self.words, *self.groups)
+        return out
 
 
 DURATION = re.compile(r"^(\d+)\s*(s|sec|m|min|h|hr|d|w)$", re.IGNORECASE)

@@ -35,8 +35,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..fields import FIELDS
-from .language import Filter, Term, Value, expr_text
+from ..fields import COLUMN_PATHS, FIELDS
+from .language import Expr, Filter, Group, Term, Value, Word, expr_text, negate
 
 MAX_PATTERN = 1024  # FilterLogEvents filterPattern (botocore's model)
 MAX_REGEXES = 2  # regexes per filter pattern (CloudWatch Logs quotas)
@@ -392,26 +392,65 @@ def _rank(t: Term) -> tuple[int, int]:
     return (1 if t.negated else 0, order)
 
 
+def _named(t: Term) -> Term:
+    """A path the catalogue reads as one of its fields (eventName -> name:): that field's
+    pattern, whose values' spellings only widen it."""
+    name = COLUMN_PATHS.get(t.field.lower()) if t.field not in FIELDS else None
+    return Term(name, t.values, t.negated) if name else t
+
+
+def _named_term(t: Term) -> _Compiled | None:
+    named = _named(t)
+    if named is not t and t.negated and FIELDS[named.field].expand is not None:
+        return None  # not any of the wider spellings would narrow too much
+    return compile_term(named)
+
+
+def compile_expr(e: Expr) -> _Compiled | None:
+    """A pattern selecting a superset of what the expression matches (None: it can't
+    narrow anything). A NOT goes down to the terms (De Morgan), whose negations are
+    supersets already; an AND keeps what narrows, an OR needs every side."""
+    if isinstance(e, Term):
+        return _named_term(e)
+    if isinstance(e, Word):
+        return None
+    items = e.items if not e.negated else tuple(negate(x) for x in e.items)
+    op = e.op if not e.negated else ("or" if e.op == "and" else "and")
+    parts = [compile_expr(x) for x in items]
+    if op == "and":
+        got = [p for p in parts if p is not None]
+        if not got:
+            return None
+        return _Compiled("(" + " && ".join(p.text for p in got) + ")", sum(p.regexes for p in got))
+    if any(p is None for p in parts):
+        return None
+    done = [p for p in parts if p is not None]
+    return _Compiled("(" + " || ".join(p.text for p in done) + ")", sum(p.regexes for p in done))
+
+
 def compile_filter(f: Filter) -> LogsPlan:
     """The JSON filter pattern for a filter (its time window goes in startTime/endTime)."""
-    chosen: list[tuple[Term, _Compiled]] = []
+    chosen: list[tuple[int, Term | Group, _Compiled]] = []
     local: list[str] = []
     regexes = 0
-    for t in sorted(f.terms, key=_rank):
-        c = compile_term(t)
+    order = {id(x): i for i, x in enumerate((*f.terms, *f.groups))}
+    ranked: list[Term | Group] = [*sorted(f.terms, key=_rank), *f.groups]
+    for x in ranked:
+        c = compile_expr(x)
         if c is None or regexes + c.regexes > MAX_REGEXES:
-            local.append(expr_text(t))
+            local.append(expr_text(x))
             continue
-        if len(_render([x for _, x in chosen] + [c])) > MAX_PATTERN:
-            local.append(expr_text(t))
+        if len(_render([y for _, _, y in chosen] + [c])) > MAX_PATTERN:
+            local.append(expr_text(x))
             continue
-        chosen.append((t, c))
+        chosen.append((order[id(x)], x, c))
         regexes += c.regexes
-    local += [expr_text(w) for w in f.words] + [expr_text(g) for g in f.groups]
+    local += [expr_text(w) for w in f.words]
     if not chosen:
         return LogsPlan("", (), tuple(local))
-    pushed = tuple(expr_text(t) for t, _ in sorted(chosen, key=lambda x: f.terms.index(x[0])))
-    return LogsPlan(_render([c for _, c in chosen]), pushed, tuple(local))
+    chosen.sort(key=lambda x: x[0])
+    pushed = tuple(expr_text(x) for _, x, _ in chosen)
+    return LogsPlan(_render([c for _, _, c in chosen]), pushed, tuple(local))
 
 
 def _render(parts: list[_Compiled]) -> str:

@@ -5,8 +5,10 @@ FilterLogEvents (filter/logs.py) may send a wider pattern because trailtui match
 back; a metric filter counts what its pattern selects and nothing filters afterwards, so here
 every term must be said exactly or the filter is refused:
 
-* a field must be one JSON path of the record (``name`` is ``$.eventName``); ``user:``,
-  ``resource:``, ``account:``... are derived by trailtui from several places and are refused
+* a field must be one JSON path of the record (``name`` is ``$.eventName``; a path is itself,
+  its keys as typed); ``user:``, ``resource:``, ``account:``... are derived by trailtui from
+  several places and are refused; OR and NOT of parentheses become ``||`` and (taken down
+  to the terms) negated comparisons
 * values compare **case-sensitively, exactly as typed** (CloudWatch has no case-insensitive
   comparison; trailtui's filter ignores case): ``name:StopInstances`` counts ``StopInstances``,
   not ``stopinstances``. Each plan says so, per value
@@ -21,8 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..fields import FIELDS
-from .language import Filter, Term, Value, expr_text, quote
+from ..fields import field_of
+from .language import Expr, Filter, Term, Value, Word, expr_text, negate
 
 MAX_PATTERN = 1024  # PutMetricFilter's filterPattern
 
@@ -49,7 +51,7 @@ def _literal(text: str, term: str, wildcards: bool) -> str:
 
 def _values(t: Term, term: str) -> list[str]:
     out: list[str] = []
-    expand = FIELDS[t.field].expand
+    expand = field_of(t.field).expand
     for v in t.values:
         out += _value(t, v, term, expand(v.text) if expand and v.kind == "exact" else [v.text])
     return out
@@ -81,8 +83,8 @@ def _value(t: Term, v: Value, term: str, spellings: list[str]) -> list[str]:
 
 def _term(t: Term, how: list[str]) -> str:
     term = expr_text(t)
-    fld = FIELDS.get(t.field)
-    if fld is None or fld.kind == "time":
+    fld = field_of(t.field)
+    if fld.kind == "time":
         raise NotExact(f"{term}: not a field a metric filter can test")
     if fld.kind == "bool":
         if fld.name != "readonly" or len(t.values) != 1:
@@ -115,22 +117,28 @@ def _term(t: Term, how: list[str]) -> str:
     return ors[0] if len(ors) == 1 else "(" + " || ".join(ors) + ")"
 
 
+def _expr(e: Expr, how: list[str]) -> str:
+    """An expression exactly: AND as &&, OR as ||, a NOT taken down to the terms."""
+    if isinstance(e, Term):
+        return _term(e, how)
+    if isinstance(e, Word):
+        raise NotExact(
+            f"free words ({expr_text(e)}): they search the whole event, which a metric filter "
+            "can't; use field:value terms"
+        )
+    items = e.items if not e.negated else tuple(negate(x) for x in e.items)
+    op = e.op if not e.negated else ("or" if e.op == "and" else "and")
+    return "(" + (" && " if op == "and" else " || ").join(_expr(x, how) for x in items) + ")"
+
+
 def compile_exact(f: Filter) -> MetricPlan:
     """The metric filter pattern that selects exactly what the filter says (values matched
-    case-sensitively, as typed); raises NotExact naming the first part it can't say."""
-    for w in f.words:
-        raise NotExact(
-            f"free words ({('-' if w.negated else '') + quote(w.text)}): they search the whole "
-            "event, which a metric filter can't; use field:value terms"
-        )
-    for g in f.groups:
-        raise NotExact(
-            f"{expr_text(g)}: OR and NOT of parentheses are not said in metric filters yet"
-        )
-    if not f.terms:
+    case-sensitively, as typed; a path's keys as typed); raises NotExact naming the first
+    part it can't say."""
+    if not f.conjuncts:
         raise NotExact("an empty filter: an alarm on every event is not what you want")
     how: list[str] = []
-    parts = [_term(t, how) for t in f.terms]
+    parts = [_expr(e, how) for e in f.conjuncts]
     dropped = []
     if f.since is not None or f.until is not None:
         dropped.append("the time window (since:/until:): an alarm counts events as they arrive")

@@ -135,13 +135,23 @@ def _term_sql(t: Term, sql: SQL, params: list[Any], top: bool = True) -> str:
 def _expr_sql(e: Expr, sql: SQL, params: list[Any]) -> str:
     """An expression inside a group (no probes: a term there may find nothing while the
     group matches)."""
-    if isinstance(e, Term):
-        return _term_sql(e, sql, params, top=False)
-    if isinstance(e, Word):
+    if _raw_only(e):  # one call for all of it
         sql.raw_fields = True
         params.append(expr_text(e))
         return "tt_lines(e.chunk, e.idx, ?)"
+    if isinstance(e, Term):
+        return _term_sql(e, sql, params, top=False)
+    assert isinstance(e, Group)
     return _group_sql(e, sql, params)
+
+
+def _raw_only(e: Expr) -> bool:
+    """Only what the raw records hold (the chunk scan decides it without SQL)."""
+    if isinstance(e, Word):
+        return True
+    if isinstance(e, Term):
+        return field_of(e.field).raw
+    return all(_raw_only(x) for x in e.items)
 
 
 def _group_sql(g: Group, sql: SQL, params: list[Any]) -> str:
@@ -170,6 +180,9 @@ def to_sql(f: Filter) -> SQL:
         parts.append(_term_sql(t, sql, params))
         sql.terms += 1
     for g in f.groups:
+        if _raw_only(g):
+            raw.append(g)
+            continue
         parts.append(_group_sql(g, sql, params))
         sql.terms += 1
     sql.base = " AND ".join(parts) or "1"

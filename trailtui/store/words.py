@@ -25,7 +25,7 @@ import orjson
 import zstandard
 
 from ..fields import field_of
-from ..filter.language import Term, parse
+from ..filter.language import Expr, Term, Word, parse
 from ..filter.match import raw_term_match
 from ..records.event import loads
 from .codec import decompress_chunk
@@ -226,21 +226,68 @@ def _lines_any(folded: bytes, needles: frozenset[bytes], ch: Chunk) -> set[int]:
     return out
 
 
+def _word_needle(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass").translate(LOWER)
+
+
+def expr_needles(e: Expr) -> list[frozenset[bytes]]:
+    """What a record's JSON text must hold for the expression to match it (see
+    term_needles): an AND needs its sides', an OR one of each side's, a NOT nothing."""
+    if isinstance(e, Term):
+        return [] if e.negated else term_needles(e)
+    if isinstance(e, Word):
+        return [] if e.negated or "\n" in e.text else [frozenset([_word_needle(e.text)])]
+    if e.negated:
+        return []
+    sides = [expr_needles(x) for x in e.items]
+    if e.op == "and":
+        return [req for side in sides for req in side]
+    if any(not side for side in sides):
+        return []
+    return [frozenset().union(*(side[-1] for side in sides))]
+
+
+class _Line:
+    """One line being decided: its folded text, and its record parsed when first needed."""
+
+    __slots__ = ("_rec", "line", "low")
+
+    def __init__(self, line: bytes, low: bytes) -> None:
+        self.line, self.low, self._rec = line, low, _UNPARSED
+
+    @property
+    def rec(self) -> Any:
+        if self._rec is _UNPARSED:
+            try:
+                self._rec = loads(self.line)
+            except (ValueError, RecursionError):
+                self._rec = None
+        return self._rec
+
+
+_UNPARSED = object()
+
+
 class LineMatcher:
     """What only the raw records hold, against the lines of a chunk: free words (a
-    WordMatcher) and terms read from the record (paths, and the catalogue's fields the cache
-    keeps no column for). A term's needles pick the lines that may match; only those are
-    parsed. ``spec``: those words and terms as filter text."""
+    WordMatcher), terms read from the record (paths, and the catalogue's fields the cache
+    keeps no column for) and OR / NOT groups of those. Needles pick the lines that may match;
+    only those are parsed. ``spec``: those words, terms and groups as filter text."""
 
     def __init__(self, spec: str) -> None:
         f = parse(spec)
-        assert not f.groups and f.since is None and f.until is None, spec
+        assert f.since is None and f.until is None, spec
         self.words = WordMatcher(tuple((w.text, w.negated) for w in f.words)) if f.words else None
-        self.pos = [(t, term_needles(t)) for t in f.terms if not t.negated]
+        # what must hold (terms, groups) with the needles that pick its lines
+        self.pos: list[tuple[Expr, list[frozenset[bytes]]]] = [
+            (t, term_needles(t)) for t in f.terms if not t.negated
+        ]
+        self.pos += [(g, expr_needles(g)) for g in f.groups]
         self.neg = [(Term(t.field, t.values), term_needles(t)) for t in f.terms if t.negated]
         every = sorted({n for _, reqs in self.pos for req in reqs for n in req})
         self._hs = _Hyperscan(every) if every and hyperscan_module() is not None else None
         self._ids = {n: i for i, n in enumerate(every)}
+        self._needles: dict[Term, list[frozenset[bytes]]] = {}
 
     def lines(self, ch: Chunk, only: Sequence[int] | None = None) -> set[int] | None:
         """The matching lines (None: every line); of ``only`` those lines when given."""
@@ -251,7 +298,7 @@ class LineMatcher:
             out = set(only) if out is None else out & set(only)
             if len(out) * 8 < len(ch.data) // 1024:
                 return {i for i in out if self._line(ch.line(i))}
-        if self._hs is not None and self.pos:
+        if self._hs is not None:
             present = self._hs.present(ch.data)
             for _, reqs in self.pos:
                 if any(not any(self._ids[n] in present for n in req) for req in reqs):
@@ -263,14 +310,19 @@ class LineMatcher:
                 out = hit if out is None else out & hit
                 if not out:
                     return set()
-        recs: dict[int, Any] = {}
+        starts = ch.starts
+        seen: dict[int, _Line] = {}
+
+        def line(i: int) -> _Line:
+            x = seen.get(i)
+            if x is None:
+                x = seen[i] = _Line(ch.line(i), folded[starts[i] : starts[i + 1] - 1])
+            return x
+
         if self.pos:
-            assert out is not None
-            out = {
-                i
-                for i in out
-                if all(raw_term_match(t, self._rec(ch, i, recs)) for t, _ in self.pos)
-            }
+            if out is None:
+                out = set(range(ch.n))
+            out = {i for i in out if all(self._holds(e, line(i)) for e, _ in self.pos)}
         for t, reqs in self.neg:
             maybe = None
             for req in reqs:
@@ -280,40 +332,32 @@ class LineMatcher:
                 maybe = set(range(ch.n))
             if out is not None:
                 maybe &= out
-            drop = {i for i in maybe if raw_term_match(t, self._rec(ch, i, recs))}
+            drop = {i for i in maybe if raw_term_match(t, line(i).rec)}
             if drop:
                 out = (set(range(ch.n)) if out is None else out) - drop
         return out
 
-    @staticmethod
-    def _rec(ch: Chunk, i: int, recs: dict[int, Any]) -> Any:
-        if i not in recs:
-            try:
-                recs[i] = loads(ch.line(i))
-            except (ValueError, RecursionError):
-                recs[i] = None
-        return recs[i]
+    def _holds(self, e: Expr, ln: _Line) -> bool:
+        """One expression on one line (exactly)."""
+        if isinstance(e, Word):
+            return (_word_needle(e.text) in ln.low) != e.negated
+        if isinstance(e, Term):
+            reqs = self._needles.get(e)
+            if reqs is None:
+                reqs = self._needles[e] = term_needles(e)
+            hit = all(any(n in ln.low for n in req) for req in reqs) and raw_term_match(e, ln.rec)
+            return hit != e.negated
+        if e.op == "and":
+            return all(self._holds(x, ln) for x in e.items) != e.negated
+        return any(self._holds(x, ln) for x in e.items) != e.negated
 
     def _line(self, line: bytes) -> bool:
         """One line (the few lines a field filter chose)."""
-        low = line.translate(LOWER)
-        rec: list[Any] = []
-
-        def raw() -> Any:
-            if not rec:
-                try:
-                    rec.append(loads(line))
-                except (ValueError, RecursionError):
-                    rec.append(None)
-            return rec[0]
-
-        for t, reqs in self.pos:
-            if any(not any(n in low for n in req) for req in reqs):
-                return False
-            if not raw_term_match(t, raw()):
-                return False
+        ln = _Line(line, line.translate(LOWER))
+        if not all(self._holds(e, ln) for e, _ in self.pos):
+            return False
         for t, reqs in self.neg:
-            if all(any(n in low for n in req) for req in reqs) and raw_term_match(t, raw()):
+            if all(any(n in ln.low for n in req) for req in reqs) and raw_term_match(t, ln.rec):
                 return False
         return True
 
@@ -336,12 +380,14 @@ class ChunkReader:
         self._lru: OrderedDict[int, Chunk] = OrderedDict()
         self._size = 0
         self._derived: OrderedDict[tuple[str, str, int], Any] = OrderedDict()
+        self._hot: dict[str, tuple[int, set[int] | None]] = {}  # tt_lines: spec -> last chunk
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         with self._lock:
             self._lru.clear()
             self._derived.clear()
+            self._hot.clear()
             self._size = 0
 
     def get(self, chunk: int) -> Chunk | None:
@@ -419,7 +465,15 @@ class ChunkReader:
         return None if got is _AllLines else got  # type: ignore[no-any-return]
 
     def _lines(self, chunk: int, idx: int, spec: str) -> bool:
-        lines = self.word_lines(spec, chunk)
+        # SQL asks row by row, a chunk's rows one after another: the last answer per spec
+        hot = self._hot.get(spec)
+        if hot is not None and hot[0] == chunk:
+            lines = hot[1]
+        else:
+            lines = self.word_lines(spec, chunk)
+            if len(self._hot) > 64:
+                self._hot.clear()
+            self._hot[spec] = (chunk, lines)
         return lines is None or idx in lines
 
     def register(self, c: sqlite3.Connection) -> None:

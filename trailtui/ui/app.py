@@ -8,7 +8,8 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -28,6 +29,7 @@ from ..evidence.tomlfile import BookmarkError
 from ..fields import PIVOTS
 from ..filter.language import Filter, quote
 from ..investigate.history import instances_of
+from ..locations import config_dir
 from ..safe import clean
 from ..sources.base import Source
 from ..store.store import Row, Store
@@ -42,6 +44,9 @@ from .widgets.histogram import Histogram
 from .widgets.instance_strip import InstanceStrip
 from .widgets.pins_pane import PinsPane
 from .widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from .screens.detections import DetectionsScreen
 
 GAP_MIN = timedelta(minutes=30)  # a delivery gap the explorer shows
 
@@ -99,6 +104,7 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
         Binding("L", "toggle_layout", "Layout", id="app.layout"),
         Binding("c", "clear_filter", "Clear", show=False, id="app.clear"),
         Binding("T", "tampering", "Tampering", id="preset.tampering"),
+        Binding("D", "detections", "Detections", id="detect.open"),
         *[
             Binding(k, f"preset('{pid}')", label, show=False, id=pid)
             for pid, k, label, _ in PRESETS
@@ -139,8 +145,10 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
         sources: Sequence[Source] = (),
         window: str = "all",
         follow: bool = False,
+        rules: Path | None = None,
     ) -> None:
         super().__init__()
+        self.rules = rules or config_dir() / "rules"  # Sigma rules (D)
         self.sources = list(sources)
         self.bookmarks = Bookmarks()
         self.case = Case.open(case)
@@ -356,6 +364,40 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
             hist.set_flags(flags)
             hist.set_gaps(gaps)
 
+    def action_detections(self) -> None:
+        """D: the Sigma rules (--rules, or the config dir's rules folder) over the window."""
+        from .screens.detections import DetectionsScreen
+
+        path = self.rules
+        if not path.exists() or (path.is_dir() and not any(path.rglob("*.y*ml"))):
+            self.notify(
+                f"no Sigma rules in {path}: start with --rules PATH, or put .yml rules there "
+                "(SigmaHQ's CloudTrail rules: rules/cloud/aws/cloudtrail of "
+                "github.com/SigmaHQ/sigma)",
+                severity="warning",
+                markup=False,
+                timeout=10,
+            )
+            return
+        f = self.filter
+        if f.since is None and f.until is None:
+            label = "everything cached"
+        else:
+            a = f"{f.since:%Y-%m-%d %H:%M}" if f.since else "the start"
+            b = f"{f.until:%Y-%m-%d %H:%M}" if f.until else "now"
+            label = f"{a} → {b}"
+        self.push_screen(
+            DetectionsScreen(self.store, path, f, label, self.scope), self._detection_chosen
+        )
+
+    def _detection_chosen(self, text: str | None) -> None:
+        if text:
+            self.set_filter_text(text)
+
+    def on_detections_screen_marks(self, msg: DetectionsScreen.Marks) -> None:
+        for hist in self.query(Histogram):
+            hist.set_marks(msg.times)
+
     def action_tampering(self) -> None:
         """T: the built-in `tampering` bookmark (yours, if you saved one by that name)."""
         try:
@@ -506,6 +548,7 @@ def run_app(
     sources: Sequence[Source] = (),
     window: str = "all",
     follow: bool = False,
+    rules: Path | None = None,
 ) -> int:
     app = TrailApp(
         store,
@@ -517,6 +560,7 @@ def run_app(
         sources=sources,
         window=window,
         follow=follow,
+        rules=rules,
     )
     app.run()
     return 0

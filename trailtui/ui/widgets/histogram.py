@@ -1,5 +1,6 @@
 """A one-line histogram of the current filter's events over the time window, with the
-cursor's time marked and the window's tampering calls flagged (a red ! under their bin)."""
+cursor's time marked, the window's tampering calls flagged (a red ! under their bin) and
+the events detection rules matched marked (a magenta ◆)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ class Histogram(Widget):
         self.marker: int | None = None  # ms
         self.flags: list[int] = []  # ms: tampering calls in the window
         self.gaps: list[tuple[int, int]] = []  # ms spans: an account-region delivered nothing
+        self.marks: list[int] = []  # ms: events detection rules matched (D)
 
     def set_data(self, counts: list[int], start: int, end: int) -> None:
         self.counts, self.start, self.end = counts, start, end
@@ -36,6 +38,11 @@ class Histogram(Widget):
     def set_flags(self, flags: list[int]) -> None:
         if flags != self.flags:
             self.flags = flags
+            self.refresh()
+
+    def set_marks(self, marks: list[int]) -> None:
+        if marks != self.marks:
+            self.marks = marks
             self.refresh()
 
     def set_gaps(self, gaps: list[tuple[int, int]]) -> None:
@@ -77,6 +84,10 @@ class Histogram(Widget):
             j = width - len(right) + i
             if j >= len(left) + 1:
                 axis[j] = ch
+        for ts in self.marks:
+            i = (ts - self.start) * n // span if span > 0 else -1
+            if 0 <= i < min(n, width):
+                axis[i], styles[i] = "◆", "bold magenta"
         for ts in self.flags:
             i = (ts - self.start) * n // span if span > 0 else -1
             if 0 <= i < min(n, width):

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from trailtui import locations
 from trailtui.cli.main import main
 from trailtui.filter.language import parse
 from trailtui.filter.match import matches
@@ -257,3 +258,196 @@ def test_cli_setup(s3: Any, athena: FakeAthena, capsys: pytest.CaptureFixture[st
     with pytest.raises(SystemExit) as e:
         main(["athena", "setup", "s3://empty-bucket-x"])
     assert e.value.code == 2
+
+
+def test_cli_no_window_refused_unless_yes(
+    athena: FakeAthena, trail: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "name:StopInstances region:eu-west-1"
+    with pytest.raises(SystemExit) as e:
+        main(["query", text, "--athena", "trailtui.cloudtrail", "--format", "jsonl"])
+    assert e.value.code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    m = re.search(
+        r"trailtui: error: no time window: the query would scan every day of "
+        r"trailtui\.cloudtrail since 2025-03-01 \(([\d,]+) days × 2 accounts × 1 region = "
+        r"([\d,]+) partitions\), billed at \$5 per TB scanned; add --since WHEN "
+        r"\(e\.g\. --since 7d\), or --yes to run it",
+        err,
+    )
+    assert m, err
+    days = int(m.group(1).replace(",", ""))
+    assert days > 600 and int(m.group(2).replace(",", "")) == 2 * days
+    assert athena.selects() == []  # nothing ran
+    assert (
+        main(["query", text, "--athena", "trailtui.cloudtrail", "--format", "jsonl", "--yes"]) == 0
+    )
+    out, err = capsys.readouterr()
+    got = sorted(json.loads(line)["eventID"] for line in out.splitlines())
+    assert got == _expected(trail, text)  # every day, not the last 24 h
+    q = athena.selects()[-1]
+    assert "'2025/03/01'" in q.sql and "scanned" in err  # down to the oldest day
+    assert {p[:2] for p in athena.selects()[0].partitions} <= {(a, "eu-west-1") for a in ACCOUNTS}
+
+
+# --------------------------------------------------------------------------- history and who
+
+A, B = ACCOUNTS
+INSTANCE = "i-0abc1234def567890"
+KEY_A = "ASIAAAAAAAAAAAAAAAA1"  # mallory's Jump session in account A (issued to alice)
+KEY_B = "ASIABBBBBBBBBBBBBBB2"  # the Ops session in account B (issued to the Jump session)
+
+
+def _rec(t: datetime, name: str, account: str, region: str, **kw: Any) -> dict[str, Any]:
+    return {
+        "eventVersion": "1.09",
+        "eventID": kw.pop("eventID", f"{name}-{account}-{region}-{t:%d%H%M}"),
+        "eventTime": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventName": name,
+        "eventSource": "ec2.amazonaws.com",
+        "awsRegion": region,
+        "recipientAccountId": account,
+        "sourceIPAddress": "198.51.100.7",
+        "userAgent": "aws-cli/2.15",
+        **kw,
+    }
+
+
+def _session(account: str, role: str, key: str) -> dict[str, Any]:
+    return {
+        "type": "AssumedRole",
+        "arn": f"arn:aws:sts::{account}:assumed-role/{role}/mallory",
+        "accountId": account,
+        "accessKeyId": key,
+        "sessionContext": {
+            "sessionIssuer": {"type": "Role", "userName": role, "accountId": account}
+        },
+    }
+
+
+def _lifecycle(name: str, prev: str, cur: str) -> dict[str, Any]:
+    item = {"instanceId": INSTANCE, "previousState": {"name": prev}, "currentState": {"name": cur}}
+    return {
+        "requestParameters": {"instancesSet": {"items": [{"instanceId": INSTANCE}]}},
+        "responseElements": {"instancesSet": {"items": [item]}},
+    }
+
+
+def _assume(t: datetime, account: str, who: dict[str, Any], issued: str) -> dict[str, Any]:
+    return _rec(
+        t, "AssumeRole", account, "us-east-1",
+        eventSource="sts.amazonaws.com", userIdentity=who,
+        responseElements={"credentials": {"accessKeyId": issued, "expiration": "x"}},
+    )  # fmt: skip
+
+
+@pytest.fixture
+def incident(s3: Any, athena: FakeAthena) -> dict[str, Any]:
+    """Three days of an org trail up to now (two accounts, two regions, an event an hour
+    each) and an incident in it: alice's key -> (30 h ago) a Jump session in A -> (6 h ago)
+    an Ops session in B that stops an instance in B/eu-west-1 (5 h ago), which was run 50 h
+    ago and started again 3 h ago."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    recs = []
+    for i, (a, r) in enumerate((a, r) for a in ACCOUNTS for r in REGIONS):
+        for h in range(72):
+            t = now - timedelta(hours=h, minutes=20 + i)
+            who = {"type": "IAMUser", "userName": "bob", "accountId": a}
+            recs.append(_rec(t, ("DescribeInstances", "GetObject")[h % 2], a, r, userIdentity=who))
+    alice = {"type": "IAMUser", "userName": "alice", "accountId": A,
+             "accessKeyId": "AKIAALICE00000000000"}  # fmt: skip
+    ops, jump = _session(B, "Ops", KEY_B), _session(A, "Jump", KEY_A)
+    stop = _rec(now - timedelta(hours=5), "StopInstances", B, "eu-west-1", eventID="the-stop",
+                userIdentity=ops, **_lifecycle("StopInstances", "running", "stopping"))  # fmt: skip
+    recs += [
+        _assume(now - timedelta(hours=30), A, alice, KEY_A),
+        _assume(now - timedelta(hours=6), B, jump, KEY_B),
+        stop,
+        _rec(now - timedelta(hours=50), "RunInstances", B, "eu-west-1", userIdentity=ops,
+             **_lifecycle("RunInstances", "", "pending")),
+        _rec(now - timedelta(hours=3), "StartInstances", B, "eu-west-1", userIdentity=ops,
+             **_lifecycle("StartInstances", "stopped", "pending")),
+    ]  # fmt: skip
+    put_trail(s3, BUCKET, recs, per_file=4)
+    setup(f"s3://{BUCKET}", say=lambda _: None)
+    return {"records": recs, "stop": stop, "s3": s3}
+
+
+def _scanned(s3: Any, parts: list[tuple[str, str, str]]) -> int:
+    return sum(_sizes(s3, f"AWSLogs/{a}/CloudTrail/{r}/{d}/") for a, r, d in parts)
+
+
+def test_who_asks_for_the_event_then_each_issuer(
+    athena: FakeAthena, incident: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    s3 = incident["s3"]
+    assert main(["who", "the-stop", "--athena", "trailtui.cloudtrail", "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    chain = json.loads(out)
+    assert chain["origin"] == "IAM user alice" and len(chain["links"]) == 3
+    assert [link["issued_key"] for link in chain["links"][1:]] == [KEY_B, KEY_A]
+    assert "looking for event the-stop in the last 24 h (--yes: in every day)" in err
+    qs = athena.selects()
+    # the event: its id, in the last day's partitions (every account and region)
+    assert "eventid" in qs[0].sql and "'the-stop'" in qs[0].sql
+    # then each issuer: the STS names and the key, in the account that used the key, the 36 h
+    # before its use: that account's partitions of those days, nothing else
+    chain_qs = [q for q in qs if "assumerole" in q.sql]
+    by_key = {k: [q for q in chain_qs if k.lower() in q.sql] for k in (KEY_B, KEY_A)}
+    for key, acct in ((KEY_B, B), (KEY_A, A)):
+        assert by_key[key], key
+        for q in by_key[key]:
+            assert f"\"account\" IN ('{acct}')" in q.sql
+            assert {p[0] for p in q.partitions} == {acct}
+            assert len({p[2] for p in q.partitions}) <= 3  # 36 h: two or three days
+            assert q.scanned == _scanned(s3, q.partitions)
+            days = {p[2] for p in q.partitions}  # half what the same days of the trail hold
+            every = [(a, r, d) for a in ACCOUNTS for r in REGIONS for d in days]
+            assert q.scanned < _scanned(s3, every) * 0.7
+    # again: everything is in the cache, nothing is asked
+    n = len(athena.selects())
+    assert main(["who", "the-stop", "--athena", "trailtui.cloudtrail"]) == 0
+    assert "origin: IAM user alice" in capsys.readouterr().out
+    assert len(athena.selects()) == n
+
+
+def test_who_not_found_says_where_it_looked(
+    athena: FakeAthena, incident: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["who", "no-such-'event", "--athena", "trailtui.cloudtrail"]) == 1
+    err = capsys.readouterr().err
+    assert "looking for event no-such-'event in the last 24 h" in err
+    assert "event no-such-'event is not in the cache" in err
+    assert all("'no-such-''event'" in q.sql for q in athena.selects())  # a plain literal
+
+
+def test_history_asks_for_the_instance_only(
+    athena: FakeAthena, incident: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    s3 = incident["s3"]
+    args = ["history", INSTANCE, "--athena", "trailtui.cloudtrail", "--format", "jsonl"]
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    steps = [json.loads(line) for line in out.splitlines()]
+    # the last 24 h: the stop and the start, not the run 50 h ago
+    assert [s["name"] for s in steps] == ["StopInstances", "StartInstances"]
+    assert f"looking for {INSTANCE} in the last 24 h (--yes: in every day)" in err
+    assert f"Athena SQL for resource:{INSTANCE}" in err
+    first = athena.selects()
+    assert first and all(INSTANCE in q.sql for q in first)
+    # only the files naming the instance were read (4 events a file), not the day's
+    with Store(locations.default_cache_db()) as store:
+        assert store.total() <= 2 * 4
+    # --yes: every day, and the cache says where the instance lives: B, eu-west-1 only
+    assert main([*args, "--yes"]) == 0
+    out, err = capsys.readouterr()
+    steps = [json.loads(line) for line in out.splitlines()]
+    assert [s["name"] for s in steps] == ["RunInstances", "StopInstances", "StartInstances"]
+    assert steps[1]["change"] == "running -> stopping" and steps[1]["who"] == "Ops/mallory"
+    later = athena.selects()[len(first) :]
+    assert later
+    for q in later:
+        assert f"\"account\" IN ('{B}')" in q.sql and "\"region\" IN ('eu-west-1')" in q.sql
+        assert {p[:2] for p in q.partitions} == {(B, "eu-west-1")}
+        assert q.scanned == _scanned(s3, q.partitions)
+    assert f"resource:{INSTANCE} account:{B} region:eu-west-1" in err

@@ -188,6 +188,7 @@ class FakeAthena:
         self.queries: dict[str, Query] = {}
         self.order: list[str] = []
         self.delay = 0.0  # seconds a query stays RUNNING before it runs
+        self.stopped: list[str] = []  # the ids StopQueryExecution was called for
         self.lock = threading.Lock()
 
     # ------------------------------------------------------------------ protocol
@@ -303,6 +304,7 @@ class FakeAthena:
     def op_StopQueryExecution(self, body: dict[str, Any]) -> dict[str, Any]:
         q = self._query(body)
         with self.lock:
+            self.stopped.append(q.id)
             if q.state in ("QUEUED", "RUNNING"):
                 q.state = "CANCELLED"
                 q.completed = time.time()

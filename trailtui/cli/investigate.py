@@ -4,14 +4,38 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ..filter.language import Filter
 from .common import EXIT_NO_MATCH, EXIT_OK, fail
-from .opening import open_sources, read_headless
+from .opening import Opened, open_sources, read_headless
 
 if TYPE_CHECKING:
-    pass
+    from ..investigate.identity import Chain
+
+BILLED_WINDOW = timedelta(hours=24)  # what history/who search a billed source for, unless --yes
+
+
+def _billed(opened: Opened) -> str:
+    """The label of a source billed by what it scans (Athena): history and who ask it for
+    just what they need, in a window, instead of reading the whole window ('' = none)."""
+    from ..sources.base import Billed
+
+    return next((s.label for s in opened.sources if isinstance(s, Billed)), "")
+
+
+def _window(args: argparse.Namespace, f: Filter, what: str, label: str) -> Filter:
+    """The last 24 h, or (--yes) every day the source holds; said on stderr."""
+    from ..safe import clean
+
+    if getattr(args, "yes", False):
+        sys.stderr.write(f"trailtui: {clean(label, 60)}: {what} in every day it holds (--yes)\n")
+        return f
+    sys.stderr.write(
+        f"trailtui: {clean(label, 60)}: {what} in the last 24 h (--yes: in every day)\n"
+    )
+    return f.with_window(datetime.now(UTC) - BILLED_WINDOW, None)
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -21,11 +45,17 @@ def cmd_history(args: argparse.Namespace) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from ..investigate.history import history
+    from ..investigate.history import history, reading_filter
     from ..safe import clean, json_escape_unsafe
 
     opened = open_sources(args)
-    read_headless(opened, Filter(), quiet=args.format != "table")
+    label = _billed(opened)
+    if label:  # the instance's events only (where the cache saw it live, when it has)
+        f = reading_filter(opened.store, args.instance, opened.scope)
+        f = _window(args, f, f"looking for {clean(args.instance, 80)}", label)
+        read_headless(opened, f, quiet=args.format != "table")
+    else:
+        read_headless(opened, Filter(), quiet=args.format != "table")
     with opened.store:
         steps = history(opened.store, args.instance, opened.scope)
     if not steps:
@@ -64,9 +94,12 @@ def cmd_who(args: argparse.Namespace) -> int:
     from ..safe import clean, json_escape_unsafe
 
     opened = open_sources(args)
-    read_headless(opened, Filter(), quiet=True)
-    with opened.store:
+    if _billed(opened):
+        chain = _who_asking(opened, args)
+    else:
+        read_headless(opened, Filter(), quiet=True)
         chain = who(opened.store, args.event_id)
+    opened.store.close()
     if chain is None:
         sys.stderr.write(f"event {clean(args.event_id, 80)} is not in the cache\n")
         return EXIT_NO_MATCH
@@ -77,6 +110,33 @@ def cmd_who(args: argparse.Namespace) -> int:
         for line in render_text(chain):
             sys.stdout.write(clean(line, 2000) + "\n")
     return EXIT_OK
+
+
+def _who_asking(opened: Opened, args: argparse.Namespace) -> Chain | None:
+    """who over a billed source: the event (when the cache lacks it), then, while the chain
+    stops at a key the cache holds no issuer of, the STS call that issued it (its account,
+    the 36 h before the key's use), each its own small query."""
+    from ..investigate.identity import MAX_DEPTH, event_filter, issuer_filter, who
+    from ..safe import clean
+
+    store = opened.store
+    if store.rowid_of(args.event_id) is None:
+        f = _window(
+            args, event_filter(args.event_id), f"looking for event {clean(args.event_id, 80)}",
+            _billed(opened),
+        )  # fmt: skip
+        read_headless(opened, f, quiet=True)
+    chain = who(store, args.event_id)
+    for _ in range(MAX_DEPTH):
+        f2 = issuer_filter(store, chain) if chain is not None else None
+        if chain is None or f2 is None:
+            break
+        read_headless(opened, f2, quiet=True)
+        longer = who(store, args.event_id)
+        if longer is None or len(longer.links) <= len(chain.links):
+            break  # the issuer isn't in the trail: the chain ends at the edge it had
+        chain = longer
+    return chain
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -166,8 +166,10 @@ def _open_athena(args: argparse.Namespace) -> Opened:
     if getattr(args, "command", None):  # headless: what each query scanned, on stderr
         from ..safe import clean
 
+        pad = 180 if sys.stderr.isatty() else 0  # over the progress line (up to 173 wide)
+
         def say(line: str) -> None:
-            sys.stderr.write(f"\rtrailtui: athena: {clean(line, 200)}\n")
+            sys.stderr.write("\r" + f"trailtui: athena: {clean(line, 200)}".ljust(pad) + "\n")
 
         src.on_query = say
     return Opened(store, scope, src.label, [src])
@@ -178,15 +180,20 @@ def read_headless(opened: Opened, f: Filter, limit: int | None = None, quiet: bo
     answers from it: progress on stderr, what was skipped named, one line per error (exit 2
     when nothing could be read)."""
     from ..safe import clean
-    from ..sources.base import read_all
+    from ..sources.base import Billed, needs_confirmation, read_all
 
     sources = [s for s in opened.sources if not s.done(f)]
     if not sources:
         return
     err = sys.stderr
     for src in sources:
+        ask = needs_confirmation(src, f)  # Athena, with no time window and no --yes
+        if ask is not None:
+            fail(f"{ask}; add --since WHEN (e.g. --since 7d), or --yes to run it")
         pushed = src.pushdown(f)
-        if src.default_window == "24h" and f.since is None:
+        # a billed source reads what it was told it may (--yes: no window); others read
+        # their newest day unless the filter says otherwise
+        if src.default_window == "24h" and f.since is None and not isinstance(src, Billed):
             # LookupEvents and buckets: the newest day unless the filter says otherwise
             f = f.with_window(datetime.now(UTC) - S3_WINDOW, f.until)
         if pushed:

@@ -4,6 +4,7 @@ change each one made, who made it, from where, with what, and whether a person d
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,8 @@ LIFECYCLE = (
     "DeleteTags",
     "BidEvictedEvent",
 )
+ACCOUNT = re.compile(r"\d{12}")
+REGION = re.compile(r"[a-z]{2}(-[a-z0-9]+){2,3}")
 # a Filter for the store: this instance, lifecycle names or any AWS service event
 SERVICE_EVENT = "AwsServiceEvent"
 
@@ -102,6 +105,33 @@ def instance_filter(instance: str) -> Filter:
     return Filter(
         f"resource:{instance}",
         (Term("resource", (Value("exact", instance),)),),
+    )
+
+
+def reading_filter(store: Store, instance: str, scope: Any = None) -> Filter:
+    """What a source that reads only what it is asked (Athena, billed by the bytes it scans)
+    reads for an instance's history: the events naming it, in the accounts and regions where
+    the cache has already seen it change state (an instance lives in one account and region;
+    only calls that succeeded count: a failed call naming it can be made from anywhere)."""
+    f = instance_filter(instance)
+    seen: set[tuple[str, str]] = set()
+    for s in history(store, instance, scope):
+        row = store.row(s.rowid) if not s.failed else None
+        if row is not None:
+            seen.add((row.account, row.region))
+    if not seen or len(seen) > 4:
+        return f
+    if not all(ACCOUNT.fullmatch(a) and REGION.fullmatch(r) for a, r in seen):
+        return f  # the record is untrusted: ask about what looks like an account and region
+    accounts = sorted({a for a, _ in seen})
+    regions = sorted({r for _, r in seen})
+    return Filter(
+        f"{f.text} account:{','.join(accounts)} region:{','.join(regions)}",
+        (
+            *f.terms,
+            Term("account", tuple(Value("exact", a) for a in accounts)),
+            Term("region", tuple(Value("exact", r) for r in regions)),
+        ),
     )
 
 

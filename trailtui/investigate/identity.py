@@ -5,16 +5,22 @@ or the edge of what is cached — said as such."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from ..filter.language import parse
-from ..records.event import Event, parse_record
+from ..filter.language import Filter, Term, Value, Word, parse, quote
+from ..records.event import ISSUERS, Event, parse_record
 from ..store.store import Store
 
 MAX_DEPTH = 12
 CLOCK_SLACK_MS = 5 * 60 * 1000  # issuing events can be logged a little after first use
+# temporary credentials live at most 36 h (GetSessionToken, GetFederationToken; AssumeRole*
+# at most 12 h): the call that issued a key is no older than that before the key's use
+LONGEST_SESSION = timedelta(hours=36)
+ACCESS_KEY = re.compile(r"[A-Z0-9]{16,128}")
+ACCOUNT = re.compile(r"\d{12}")
 
 
 @dataclass(slots=True)
@@ -145,6 +151,43 @@ def who(store: Store, event_id: str) -> Chain | None:
         chain.origin, chain.origin_kind = "chain too long; stopped", "unknown"
     chain.ip_note = _ip_note(store, chain)
     return chain
+
+
+# ---------------------------------------------------------------- what a source is asked
+# A source that reads only what it is asked (Athena, billed by the bytes it scans) is not
+# read whole for `who`: it is asked for the event, then for each STS call the chain needs.
+
+
+def event_filter(event_id: str) -> Filter:
+    """The one event (its window is the caller's)."""
+    return Filter(f"id:{quote(event_id)}", (Term("id", (Value("exact", event_id),)),))
+
+
+def issuer_filter(store: Store, chain: Chain) -> Filter | None:
+    """What to read for the STS call that issued the key a chain stopped at (the edge of the
+    cache): the issuing calls' names, the key as a word (it is in their responseElements),
+    the account of the principal that used it (the call is logged where the role or user
+    lives) and the 36 h before its use. None when the chain doesn't end at such an edge or
+    the key isn't an access key id (the record is untrusted: nothing else is asked for)."""
+    if chain.origin_kind != "edge" or not chain.links:
+        return None
+    raw = store.raw(chain.links[-1].rowid)
+    if raw is None:
+        return None
+    ev = parse_record(json.loads(raw))
+    key, account = ev.principal.access_key, ev.principal.account
+    if not ACCESS_KEY.fullmatch(key):
+        return None
+    names = tuple(Value("exact", n) for n in sorted(ISSUERS))
+    terms = [Term("name", names)]
+    text = f"name:{','.join(sorted(ISSUERS))} {key}"
+    if ACCOUNT.fullmatch(account):
+        terms.append(Term("account", (Value("exact", account),)))
+        text += f" account:{account}"
+    slack = timedelta(milliseconds=CLOCK_SLACK_MS)
+    return Filter(
+        text, tuple(terms), (Word(key),), ev.time - LONGEST_SESSION - slack, ev.time + slack
+    )
 
 
 def _ip_note(store: Store, chain: Chain) -> str:

@@ -58,6 +58,10 @@ def _dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
+def _n_files(n: int) -> str:
+    return f"{n:,} log file{'' if n == 1 else 's'}"
+
+
 def _day_start(d: date) -> datetime:
     return datetime(d.year, d.month, d.day, tzinfo=UTC)
 
@@ -98,7 +102,8 @@ class AthenaSource:
         self.workgroup = workgroup or s.workgroup or "primary"
         self.profile = profile or s.profile or None
         self.region = region or s.region or None
-        self.allow_full_scan = allow_full_scan
+        self.allow_full_scan = allow_full_scan  # --yes: a filter with no window runs unasked
+        self._confirmed: Filter | None = None  # the filter with no window the user said yes to
         self.label = f"athena:{self.table}"
         self.key = f"athena:{self.table}"
         self._athena: Any = None
@@ -107,6 +112,10 @@ class AthenaSource:
             S3Location.parse(s.location) if s.location.startswith("s3://") else None
         )
         self._oldest: date | None = None
+        self._accounts: list[str] = []  # the table's projected partitions ([] = not said)
+        self._regions: list[str] = []
+        # bytes and days the queries scanned, per partition predicate: what a day costs
+        self._per_day: dict[str, tuple[int, int]] = {}
         self.plan: AthenaPlan | None = None
         self._filter: Filter | None = None
         self.todo: list[tuple[int, int]] = []
@@ -150,6 +159,9 @@ class AthenaSource:
             if not base.startswith("s3://"):
                 raise SourceError(f"Athena table {self.table} has no s3:// location")
             self._location = S3Location.parse(base)
+        for name, out in (("account", self._accounts), ("region", self._regions)):
+            values = str(params.get(f"projection.{name}.values", ""))
+            out[:] = [v.strip().lower() for v in values.split(",") if v.strip()]
         lo = str(params.get("projection.day.range", "")).split(",")[0]
         try:
             self._oldest = datetime.strptime(lo.strip(), "%Y/%m/%d").date()
@@ -175,16 +187,71 @@ class AthenaSource:
     def pushdown(self, f: Filter) -> str:
         return compile_filter(f).describe()
 
+    # ------------------------------------------------------------------ asking first
+
+    def needs_confirmation(self, f: Filter) -> str | None:
+        """A filter with no time window scans every day partition the table projects: say
+        how many (and, once queries have run, about how many bytes) before it runs."""
+        if f.since is not None or self.allow_full_scan or f == self._confirmed:
+            return None
+        try:
+            self._describe()
+        except SourceError:
+            return None  # reading says what is wrong
+        assert self._oldest is not None
+        now = datetime.now(UTC)
+        last = last_day(min(f.until, now) if f.until else now)
+        days = (last - self._oldest).days + 1
+        if days <= 0:
+            return None  # the window ends before the trail begins: nothing to scan
+        span = f"since {self._oldest:%Y-%m-%d}"
+        if f.until is not None:
+            span = f"from {self._oldest:%Y-%m-%d} to {last:%Y-%m-%d}"
+        sizes = [f"{days:,} day{'s' if days > 1 else ''}"]
+        parts = days
+        for name, known in (("account", self._accounts), ("region", self._regions)):
+            n = self._narrowed(f, name, known)
+            if n:
+                sizes.append(f"{n:,} {name}{'s' if n > 1 else ''}")
+                parts *= n
+        text = f"no time window: the query would scan every day of {self.table} {span} ("
+        text += " × ".join(sizes) + (f" = {parts:,} partitions)" if len(sizes) > 1 else ")")
+        price = self.settings.price_per_tb
+        seen = self._per_day.get(compile_filter(f).partitions)
+        if seen and seen[1] > 0:
+            guess = seen[0] * days // seen[1]
+            text += (
+                f", about {size_text(guess)} (${cost(guess, price):.4f}) at the "
+                f"{size_text(seen[0] / seen[1])} a day the queries so far scanned"
+            )
+        else:
+            text += f", billed at ${price:g} per TB scanned"
+        return text
+
+    @staticmethod
+    def _narrowed(f: Filter, name: str, known: list[str]) -> int:
+        """How many of the table's account (region) partitions the filter's positive
+        account: (region:) values leave (0: not known)."""
+        left: set[str] | None = set(known) if known else None
+        for t in f.terms:
+            if t.field == name and not t.negated and all(v.kind == "exact" for v in t.values):
+                vals = {v.text.lower() for v in t.values}
+                left = vals if left is None else left & vals
+        return len(left) if left is not None else 0
+
+    def confirm(self, f: Filter) -> None:
+        self._confirmed = f
+
+    # ------------------------------------------------------------------ reading
+
     def _plan(self, store: Store, f: Filter) -> None:
         if self._filter == f:
             return
         self._describe()
         assert self._oldest is not None
-        if f.since is None and not self.allow_full_scan:
-            raise SourceError(
-                f"no time window: the query would scan every day of {self.table} since "
-                f"{self._oldest:%Y-%m-%d}; add since: (or --yes to scan it all)"
-            )
+        ask = self.needs_confirmation(f)
+        if ask is not None:
+            raise SourceError(f"{ask}; add since: (or --yes to run it)")
         self.plan = compile_filter(f)
         now = datetime.now(UTC)
         end = min(f.until, now) if f.until else now
@@ -234,6 +301,9 @@ class AthenaSource:
         st.millis += res.millis
         st.cost += cost(res.scanned, self.settings.price_per_tb)
         days = (top - first).days + 1
+        if res.state == "SUCCEEDED":
+            b, d = self._per_day.get(self.plan.partitions, (0, 0))
+            self._per_day[self.plan.partitions] = (b + res.scanned, d + days)
         st.last = (
             f"{first:%Y-%m-%d}"
             + (f"..{top:%Y-%m-%d}" if days > 1 else "")
@@ -242,7 +312,7 @@ class AthenaSource:
         if self.on_query is not None:
             self.on_query(
                 f"{self.table} {st.last} "
-                f"(${cost(res.scanned, self.settings.price_per_tb):.4f}), {len(res.rows)} log files"
+                f"(${cost(res.scanned, self.settings.price_per_tb):.4f}), {_n_files(len(res.rows))}"
                 + ("" if res.state == "SUCCEEDED" else f" ({res.state.lower()})")
             )
         if res.state != "SUCCEEDED":
@@ -334,7 +404,7 @@ class AthenaSource:
             text = (
                 f"{st.queries} quer{'y' if st.queries == 1 else 'ies'}, scanned "
                 f"{size_text(st.scanned)} (${st.cost:.4f} at ${price:g}/TB) in "
-                f"{st.millis / 1000:.1f} s, {st.files} log files"
+                f"{st.millis / 1000:.1f} s, {_n_files(st.files)}"
             )
             done = not self.todo and not self._pending
             text += " · window complete" if done else f" · last: {st.last}"

@@ -101,6 +101,31 @@ class LogFiles(Protocol):
         ...
 
 
+@runtime_checkable
+class Billed(Protocol):
+    """A source whose reads are billed by what its backend scans (Athena): it says when a
+    filter would scan enough to ask first. Sources without it never ask."""
+
+    def needs_confirmation(self, f: Filter) -> str | None:
+        """What reading the filter would scan, in one line, when that is worth asking about
+        before it runs (a filter with no time window); None to read away. Never raises."""
+        ...
+
+    def confirm(self, f: Filter) -> None:
+        """The user said yes: reading this filter no longer asks."""
+        ...
+
+
+def needs_confirmation(src: Source, f: Filter) -> str | None:
+    """The question a source asks before reading the filter (None for most sources)."""
+    return src.needs_confirmation(f) if isinstance(src, Billed) else None
+
+
+def confirm(src: Source, f: Filter) -> None:
+    if isinstance(src, Billed):
+        src.confirm(f)
+
+
 def poll_filter(f: Filter, since: datetime) -> Filter:
     """The filter a follow poll reads: the same terms, from ``since`` (or the filter's own
     start, when later) to now."""

@@ -22,9 +22,18 @@ from textual.timer import Timer
 from textual.worker import get_current_worker
 
 from ..filter.language import Filter
-from ..sources.base import Source, SourceError, poll, poll_filter, window_of
+from ..sources.base import (
+    Source,
+    SourceError,
+    confirm,
+    needs_confirmation,
+    poll,
+    poll_filter,
+    window_of,
+)
 from ..store.store import Row
 from .base import AHEAD, AppBase
+from .screens.confirm import ConfirmScreen
 from .screens.report import ReportScreen
 
 REPAINT_EVERY = 0.3  # seconds: the list reloads ~3 times a second at most while pages land
@@ -39,6 +48,7 @@ class ReaderMixin(AppBase):
     _polled: dict[int, datetime]  # id(source) -> when its last poll started
     _follow_ticker: Timer | None = None
     _last_index = 0
+    _declined: Filter | None = None  # a costly read the user said no to (not asked again)
 
     def __init__(self) -> None:
         super().__init__()
@@ -58,6 +68,7 @@ class ReaderMixin(AppBase):
         if not self.sources:
             return
         self.workers.cancel_group(self, "reader")
+        self._declined = None
         self.follow_new = 0
         if self.following and f.until is not None:
             self.following = False
@@ -69,6 +80,8 @@ class ReaderMixin(AppBase):
         if all(s.done(self.filter) for s in self.sources):
             self._reader_status(stopped=True)
             return
+        if self.filter == self._declined:
+            return  # not asked again as the cursor moves
         self._read(self.filter)
 
     def reader_busy(self) -> bool:
@@ -98,6 +111,13 @@ class ReaderMixin(AppBase):
                 return True
             return gone() or bool(self.store.window(f, cursor + AHEAD, 1, self.scope))
 
+        # a read that costs (Athena with no time window) asks first (the source may look its
+        # table up to say what it would scan: here, off the UI thread)
+        asks = [a for a in (needs_confirmation(s, f) for s in self.sources) if a]
+        if asks:
+            with contextlib.suppress(RuntimeError):
+                self.call_from_thread(self._ask_to_read, f, asks)
+            return
         errors: list[str] = []
         for src in self.sources:
             try:
@@ -110,6 +130,33 @@ class ReaderMixin(AppBase):
                 return
         with contextlib.suppress(RuntimeError):
             self.call_from_thread(self._landed, errors, True)
+
+    def _ask_to_read(self, f: Filter, asks: list[str]) -> None:
+        if f != self.filter or self.closing() or isinstance(self.screen, ConfirmScreen):
+            return
+        key = next(
+            (k for k, b in self.active_bindings.items() if b.binding.action == "cycle_window"),
+            "w",
+        )
+
+        def answered(yes: bool | None) -> None:
+            if f != self.filter or self.closing():
+                return
+            if yes:
+                for src in self.sources:
+                    confirm(src, f)
+                self._read(f)
+                return
+            self._declined = f
+            # where the sources' progress goes (a message would be cut off the bar's end)
+            self.status.set(
+                busy="",
+                live=f"nothing was scanned: no time window · press {key} for one, "
+                "or type since: (since:7d)",
+            )
+
+        self.status.set(live="asking before a query with no time window…")
+        self.push_screen(ConfirmScreen("Run this query?", asks), answered)
 
     def _landed(self, errors: list[str] | None = None, stopped: bool = False) -> None:
         if self.closing():

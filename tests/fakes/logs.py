@@ -37,6 +37,7 @@ message a prelude of total and headers length with its CRC32, string headers ``:
   one (put = ingested), at most 500 (more are sampled down to 500, ``sampled`` true);
   SessionTimeoutException after ``live_session_limit`` seconds (AWS: 3 hours)
 * ``live_tail = False``: the endpoint has no such operation (UnknownOperationException);
+  ``live_tail_error``: StartLiveTail alone answers that error (AccessDenied, throttling...);
   ``break_sessions()`` ends every open session with SessionStreamingException (or drops the
   connection with no word); calls are recorded in ``live_calls`` (``calls`` holds only
   FilterLogEvents)
@@ -390,6 +391,7 @@ class FakeLogs:
     fail_with: dict[tuple[str, str], tuple[int, str, str]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)  # FilterLogEvents
     live_tail: bool = True  # False: the endpoint has no StartLiveTail
+    live_tail_error: tuple[int, str, str] | None = None  # StartLiveTail answers this, only it
     live_update_every: float = 1.0  # seconds between sessionUpdates (AWS: every second)
     live_session_limit: float = LIVE_SESSION_LIMIT
     live_max_sessions: int = LIVE_MAX_SESSIONS
@@ -660,8 +662,9 @@ class FakeLogs:
         def err(kind: str, msg: str) -> tuple[int, dict[str, Any], None]:
             return 400, {"__type": kind, "message": msg}, None
 
-        if (account, region) in self.fail_with:
-            status, kind, msg = self.fail_with[(account, region)]
+        refusal = self.fail_with.get((account, region)) or self.live_tail_error
+        if refusal is not None:
+            status, kind, msg = refusal
             return status, {"__type": kind, "message": msg}, None
         idents = body.get("logGroupIdentifiers")
         if not isinstance(idents, list) or not 1 <= len(idents) <= LIVE_MAX_GROUPS:
@@ -747,10 +750,10 @@ class FakeLogs:
                 if sampled:
                     keep = sorted(random.sample(range(len(results)), LIVE_MAX_RESULTS))
                     results = [results[i] for i in keep]
+                s.sent += len(results)  # before the client can see them
+                s.updates += 1
                 write(stream_event("sessionUpdate", {"sessionMetadata": {"sampled": sampled},
                                                      "sessionResults": results}))  # fmt: skip
-                s.sent += len(results)
-                s.updates += 1
         except OSError:
             return  # the client went away
         finally:

@@ -31,7 +31,8 @@ message a prelude of total and headers length with its CRC32, string headers ``:
   ending in ``*`` (a name, a foreign ARN: InvalidParameterException / ResourceNotFoundException);
   AccessDeniedException for a denied group; logStreamNames or logStreamNamePrefixes (not both,
   only with one group); logEventFilterPattern in the same language as FilterLogEvents
-* at most ``live_max_sessions`` (15) open sessions per account, LimitExceededException beyond
+* at most ``live_max_sessions`` (default 15) open sessions per account, LimitExceededException
+  beyond
 * the stream: initial-response, one sessionStart, then a sessionUpdate every
   ``live_update_every`` seconds (AWS: 1) holding the matching events put since the previous
   one (put = ingested), at most 500 (more are sampled down to 500, ``sampled`` true);

@@ -43,7 +43,9 @@ if TYPE_CHECKING:
     from ..records.event import Event
     from ..store.store import Store
 
-RATE_PER_SECOND = 5.0  # FilterLogEvents: 5 transactions per second per account and region
+# FilterLogEvents: "five transactions per second (TPS) per AWS account or AWS Region", not
+# raisable (https://repost.aws/knowledge-center/cloudwatch-logs-throttling)
+RATE_PER_SECOND = 5.0
 # a burst of five, the next 1.1 s after the first of it: ~91% of the ceiling, with room for
 # the jitter between when a call leaves and when AWS counts it
 LIMITER = RateLimiter(RATE_PER_SECOND, margin=0.1)

@@ -136,7 +136,7 @@ def test_live_tail_delivers_what_is_put_while_following_once(live: FakeLogs, sto
     during = _put(live, _events(3))  # while the session starts: the gap read or the stream
     fol.until(fol.vouched, "the stream to vouch")
     assert src.follow is not None
-    assert src.follow.how.startswith("live tail (StartLiveTail)"), src.follow.how
+    assert src.follow.how.startswith("live tail (StartLiveTail) · "), src.follow.how
     assert src.follow.every == livetail.LIVE_EVERY
     # the session: the group's ARN (from DescribeLogGroups) and the compiled pattern
     start = [c for c in live.live_calls if c.op == "StartLiveTail"]
@@ -254,6 +254,23 @@ def test_broken_stream_reconnects_and_loses_nothing(
     ids = fol.ids()
     assert len(ids) == len(set(ids)) == 9
     assert len([c for c in live.live_calls if c.op == "StartLiveTail"]) == 2
+    src.close()
+
+
+def test_a_silent_stream_stops_vouching(
+    live: FakeLogs, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection stays up but no update comes (AWS sends one a second): after STALE the
+    polls read with FilterLogEvents again, long before the read timeout ends the session."""
+    monkeypatch.setattr(livetail, "STALE", 0.5)
+    src = _source()
+    fol = Follower(store, src, parse(""))
+    fol.until(fol.vouched, "the stream to vouch")
+    live.stall_sessions()
+    got = _put(live, _events(3))  # the silent session never sends these
+    fol.until_in(got, "the events, by FilterLogEvents")
+    assert src.live is not None
+    assert all(s.state == LIVE for s in src.live.sessions.values())
     src.close()
 
 

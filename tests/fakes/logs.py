@@ -40,7 +40,7 @@ message a prelude of total and headers length with its CRC32, string headers ``:
 * ``live_tail = False``: the endpoint has no such operation (UnknownOperationException);
   ``live_tail_error``: StartLiveTail alone answers that error (AccessDenied, throttling...);
   ``break_sessions()`` ends every open session with SessionStreamingException (or drops the
-  connection with no word); calls are recorded in ``live_calls`` (``calls`` holds only
+  connection with no word), ``stall_sessions()`` silences them with the connection up; calls are recorded in ``live_calls`` (``calls`` holds only
   FilterLogEvents)
 
 What the pattern language means here, where AWS's documentation is silent, is written down
@@ -364,6 +364,7 @@ class LiveSession:
     started: float = field(default_factory=time.monotonic)
     pending: list[tuple[tuple[str, str, str], LogEvent]] = field(default_factory=list)
     end: str | None = None  # set: end the session (an exception type to send; '' = drop)
+    stalled: bool = False  # the connection stays up, nothing more is sent
     wake: threading.Event = field(default_factory=threading.Event)
     sent: int = 0  # events sent
     updates: int = 0
@@ -731,6 +732,8 @@ class FakeLogs:
                     if s.end:
                         write(stream_exception(s.end, "The session was ended by the fake."))
                     return
+                if s.stalled:
+                    continue
                 if time.monotonic() - s.started >= self.live_session_limit:
                     write(stream_exception("SessionTimeoutException", "Session timed out."))
                     return
@@ -770,6 +773,12 @@ class FakeLogs:
         for s in open_:
             s.stop(kind)
         return len(open_)
+
+    def stall_sessions(self) -> None:
+        """Every open session stops sending (its connection stays open, silent)."""
+        with self._lock:
+            for s in self.sessions:
+                s.stalled = True
 
     def open_sessions(self) -> list[LiveSession]:
         with self._lock:

@@ -51,6 +51,8 @@ LIVE_EVERY = 0.5  # seconds between drains: AWS sends a sessionUpdate every seco
 # makes no call (the explorer idle-following used 0.6% CPU draining every 1 s, 1.2% every 0.25 s)
 OVERLAP = 10.0  # seconds after a session went live that a vouching FilterLogEvents read starts
 # (an event ingested just before the session started must be searchable by then)
+STALE = 10.0  # seconds without an update (AWS sends one a second) before a session stops
+# vouching: a stalled connection is only noticed by the 60 s read timeout
 MAX_GROUPS = 10  # log groups in one session
 RETRY_AFTER = 300.0  # a refusal that may pass (throttled, too many sessions, unreachable)
 BREAKS = 3  # streams broken within BREAK_WINDOW before reconnecting waits RETRY_AFTER
@@ -197,6 +199,7 @@ class Session:
         self.lost = 0  # events dropped here (buffer full) or sampled out by AWS (updates)
         self.noted = False  # counted among the breaks
         self.drained_at = time.monotonic()
+        self.heard_at = 0.0  # monotonic: the last event from the stream
         self.idle_after = IDLE
         self._client = client
         self._arns = arns  # name -> ARN, shared by the sessions of an account-region
@@ -243,6 +246,7 @@ class Session:
             for event in stream:
                 if self._closing.is_set() or time.monotonic() - self.drained_at > self.idle_after:
                     return
+                self.heard_at = time.monotonic()
                 if isinstance(event, dict):
                     self._take(event)
             raise Refused("the stream ended", "stream ended", 0.0)
@@ -405,14 +409,18 @@ class LiveTails:
             self.read_at = max(self.read_at or started, started)
 
     def vouches(self) -> bool:
-        """Every group is in a live session, and a complete FilterLogEvents read started
-        ``OVERLAP`` after the latest went live (or lost an event): nothing can be missing."""
+        """Every group is in a live session that was heard from lately, and a complete
+        FilterLogEvents read started ``OVERLAP`` after the latest went live (or lost an event):
+        nothing can be missing."""
         with self._lock:
             if self.read_at is None or len(self.sessions) < len(self.chunks):
                 return False
+            now = time.monotonic()
             for s in self.sessions.values():
                 since = s.live_since
                 if s.state != LIVE or since is None or self.read_at < since + OVERLAP:
+                    return False
+                if now - s.heard_at > STALE:
                     return False
             return True
 
@@ -427,7 +435,10 @@ class LiveTails:
             if not ss or any(s.state != LIVE for s in ss):
                 return f"{polling}; starting live tail", False
         if self.vouches():
-            return "live tail (StartLiveTail): events as CloudWatch Logs ingests them", True
+            return (
+                "live tail (StartLiveTail) · CloudTrail delivers to the group within minutes",
+                True,
+            )
         return "live tail started; reading the gap before it with FilterLogEvents", False
 
     def problem(self) -> str:

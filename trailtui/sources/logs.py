@@ -338,11 +338,12 @@ class LogsSource:
         self.failed: list[str] = []
         self._follow: Follow | None = POLLING
         self.live: LiveTails | None = None
+        self._tailed: tuple[Filter | None, str] = (None, "")  # the followed filter, its pattern
         self.live_rejected: dict[str, int] = {}  # group key -> streamed events not CloudTrail
 
     @property
     def follow(self) -> Follow | None:
-        """How the source is followed now: by live tail alone (drained every second), or by
+        """How the source is followed now: by live tail alone (drained every ``LIVE_EVERY``), or by
         polling FilterLogEvents (while live tail starts, reads the gap before it, or is not
         to be had, and why)."""
         base = self._follow
@@ -371,7 +372,9 @@ class LogsSource:
                 self.groups, lambda g: make_client(g.profile, g.region, self.endpoint_url)
             )
         live = self.live
-        live.ensure(compile_filter(f).pattern)
+        if self._tailed[0] != f:
+            self._tailed = (f, compile_filter(f).pattern)
+        live.ensure(self._tailed[1])
         self.land(store, live.drain())
         if live.vouches():
             return True

@@ -109,6 +109,32 @@ USERS = ["bob", "Bob", "alice", "skeddly-01", "ops_admin", ""]
 IPS = ["10.0.0.1", "10.1.2.3", "192.168.1.9", "2001:db8::1", "ec2.amazonaws.com", ""]
 RES = ["i-0abc", "i-0ABD", "bucket_1", "arn:aws:s3:::b%c"]
 WORDS = ["stop", "ALICE", "db8", "zzz", "_", "%"]
+# nested, arrays, numbers, booleans, nulls, empty strings, keys in other cases
+REQUEST_PARAMS: list[Any] = [
+    None,
+    {"instanceType": "p3.2xlarge", "maxCount": 2},
+    {"InstanceType": "t3.micro", "dryRun": True},
+    {"instanceType": "", "items": [{"cidrIp": "0.0.0.0/0"}, {"cidrIp": "10.0.0.0/8"}]},
+    {"items": [{"cidrIp": "10.1.2.3"}, [{"cidrIp": "192.168.1.9"}]], "dryRun": False},
+    {"instanceType": None, "tags": {}, "maxCount": "2"},
+    {"instanceType": ["p3.8xlarge", "t3.micro"], "tags": {"k": "v"}},
+    "not an object",
+]
+# path -> values to try (kinds as for named fields)
+PATHS: dict[str, list[str]] = {
+    "requestParameters.instanceType": ['"p3.2xlarge"', "p3*", "T3.MICRO", '""', "*", "/^t3/"],
+    "requestparameters.MAXCOUNT": ["2", "*", '"3"'],
+    "requestParameters.dryRun": ["true", "false", "*"],
+    "requestParameters.items.cidrIp": ['"0.0.0.0/0"', "10.0.0.0/8", "192.168.0.0/16", "10.*"],
+    "requestParameters.tags": ["*", "v"],
+    "requestParameters": ["*"],
+    "eventName": ["stopinstances", "Stop*", '""', "*"],
+    "eventSource": ["ec2", "EC2", "ec2.amazonaws.com"],
+    "userIdentity.type": ["AssumedRole", "iamuser", "*"],
+    "userIdentity.userName": ["bob", "*", "ALICE"],
+    "resources.ARN": ["i-0abc", "i-*", '"arn:aws:s3:::b%c"'],
+    "sourceIPAddress": ["10.0.0.0/8", "ec2.amazonaws.com", "*"],
+}
 
 
 @st.composite
@@ -150,6 +176,9 @@ def records(draw: Any) -> list[dict[str, Any]]:
         ro = draw(st.sampled_from([True, False, "true", None]))
         if ro is not None:
             rec["readOnly"] = ro
+        rp = draw(st.sampled_from(REQUEST_PARAMS))
+        if rp is not None:
+            rec["requestParameters"] = rp
         res = draw(st.lists(st.sampled_from(RES), max_size=2, unique=True))
         if res:
             rec["resources"] = [{"ARN": r, "type": "AWS::X::" + r[:1]} for r in res]
@@ -196,8 +225,41 @@ def value_text(draw: Any, field: str) -> str:
 
 
 @st.composite
+def path_term(draw: Any) -> str:
+    path = draw(st.sampled_from(sorted(PATHS)))
+    vals = draw(st.lists(st.sampled_from(PATHS[path]), min_size=1, max_size=2))
+    return ("-" if draw(st.booleans()) else "") + f"{path}:{','.join(vals)}"
+
+
+@st.composite
+def group(draw: Any, depth: int = 0) -> str:
+    """(a OR b), -(a b), NOT (a OR (b c)): terms, paths and words inside."""
+    items = []
+    for _ in range(draw(st.integers(1, 3))):
+        choice = draw(st.integers(0, 3 if depth < 2 else 2))
+        if choice == 0:
+            items.append(draw(path_term()))
+        elif choice == 1:
+            field = draw(st.sampled_from(["name", "user", "ip", "error", "source", "tls"]))
+            items.append(f"{field}:{draw(value_text(field))}")
+        elif choice == 2:
+            items.append(
+                ("-" if draw(st.booleans()) else "") + _quote(draw(st.sampled_from(WORDS)))
+            )
+        else:
+            items.append(draw(group(depth + 1)))
+    joined = (" OR " if draw(st.booleans()) else " ").join(items)
+    neg = draw(st.sampled_from(["", "-", "NOT ", "not "]))
+    return f"{neg}({joined})"
+
+
+@st.composite
 def filters(draw: Any) -> str:
     parts = []
+    for _ in range(draw(st.integers(0, 2))):
+        parts.append(draw(path_term()))
+    if draw(st.booleans()):
+        parts.append(draw(group()))
     for _ in range(draw(st.integers(0, 3))):
         field = draw(
             st.sampled_from(

@@ -11,8 +11,11 @@ pushdown read this table: adding a field is one entry here plus its tests.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
+
+from .filter.values import fold
 
 if TYPE_CHECKING:
     from .records.event import Event
@@ -34,6 +37,49 @@ def text_at(raw: Any, path: str) -> str:
     if isinstance(v, int | float):
         return str(v)
     return ""
+
+
+@lru_cache(maxsize=1024)
+def _keys(path: str) -> tuple[tuple[str, str, int], ...]:
+    return tuple((k, fold(k), len(k)) for k in path.split("."))
+
+
+def path_values(raw: Any, path: str) -> tuple[list[str], bool]:
+    """The scalars at a dotted path of a record, and whether a non-empty object or array
+    ends there too. A key is the key as written when the object has it, else every key equal
+    to it in another case (ASCII); an array on the way, or at the end, stands for each of its
+    elements; true/false and numbers read as JSON writes them; null, {} and [] are absent."""
+    level: list[Any] = [raw]
+    for key, want, n in _keys(path):
+        nxt: list[Any] = []
+        stack = level
+        while stack:
+            v = stack.pop()
+            if type(v) is dict:
+                if key in v:
+                    nxt.append(v[key])
+                else:
+                    nxt += [x for k, x in v.items() if len(k) == n and fold(k) == want]
+            elif type(v) is list:
+                stack.extend(v)
+        if not nxt:
+            return [], False
+        level = nxt
+    out: list[str] = []
+    container = False
+    while level:
+        v = level.pop()
+        if type(v) is str:
+            out.append(v)
+        elif isinstance(v, bool):
+            out.append("true" if v else "false")
+        elif isinstance(v, int | float):
+            out.append(str(v))
+        elif type(v) is list:
+            level.extend(v)
+        elif type(v) is dict and v:
+            container = True
+    return out, container
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +104,17 @@ class Field:
     # its column expressions in the CloudTrail table Athena queries (filter/athena.py); empty:
     # the record paths, lower-cased (``tlsDetails.tlsVersion`` -> ``tlsdetails.tlsversion``)
     athena: tuple[str, ...] = ()
+    path: bool = False  # a path into the record (a name the catalogue doesn't know)
+
+    @property
+    def raw(self) -> bool:
+        """Matched on the raw record: a path, or a field the cache keeps no column for."""
+        return self.path or (
+            not self.columns
+            and not self.resource_column
+            and self.kind != "bool"
+            and bool(self.record)
+        )
 
     def strings(self, ev: Event) -> Sequence[str]:
         if self.read is not None:
@@ -292,6 +349,73 @@ CATALOGUE: tuple[Field, ...] = (
 )
 
 FIELDS: dict[str, Field] = {f.name: f for f in CATALOGUE}
+
+# the top-level keys of a CloudTrail record: a one-key name the catalogue doesn't know is
+# taken as a path into the record unless it looks like a misspelt field name and is none of
+# these (CloudTrail adds keys over time: any other name is still a path)
+RECORD_KEYS = [
+    "eventVersion",
+    "userIdentity",
+    "eventTime",
+    "eventSource",
+    "eventName",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "errorCode",
+    "errorMessage",
+    "requestParameters",
+    "responseElements",
+    "additionalEventData",
+    "requestID",
+    "eventID",
+    "readOnly",
+    "resources",
+    "eventType",
+    "apiVersion",
+    "managementEvent",
+    "recipientAccountId",
+    "serviceEventDetails",
+    "sharedEventID",
+    "vpcEndpointId",
+    "vpcEndpointAccountId",
+    "eventCategory",
+    "tlsDetails",
+    "sessionCredentialFromConsole",
+    "edgeDeviceDetails",
+    "insightDetails",
+    "addendum",
+]
+RECORD_KEYS_FOLDED = frozenset(k.lower() for k in RECORD_KEYS)
+
+# a path the cache keeps as a column, exactly as the record writes it (eventName ->
+# name's column): the path is answered there, as that field without its value spellings
+_COLUMN_PATHS: dict[str, Field] = {
+    f.record[0].lower(): replace(f, name=f.record[0], expand=None)
+    for f in CATALOGUE
+    if len(f.record) == 1 and f.columns and f.kind in ("text", "ip") and f.read is not None
+}
+
+
+@lru_cache(maxsize=1024)
+def field_of(name: str) -> Field:
+    """The field a term names: a catalogue field, or a path into the record (answered from
+    a column when the cache keeps that path as one)."""
+    f = FIELDS.get(name)
+    if f is not None:
+        return f
+    col = _COLUMN_PATHS.get(name.lower())
+    if col is not None:
+        return col
+    return Field(
+        name,
+        f"the record's {name}",
+        f"{name}:*",
+        read=lambda ev: path_values(ev.raw, name)[0],
+        record=(name,),
+        path=True,
+    )
+
 
 # detail leaf -> the field its value pivots to
 PIVOTS: dict[str, str] = {leaf: f.name for f in CATALOGUE for leaf in f.pivots}

@@ -51,8 +51,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from ..fields import FIELDS, Field
 from .athena_regex import Untranslatable, printable, regex
-from .language import Filter, Term, Value, quote
-from .logs import term_text
+from .language import Filter, Term, Value, expr_text, quote
 from .match import value_match
 
 DELIVERY_SLACK = timedelta(hours=1)  # a log file is delivered within this after its events
@@ -459,14 +458,12 @@ def compile_filter(f: Filter) -> AthenaPlan:
     pushed: list[str] = []
     local: list[str] = []
     for t in f.terms:
-        if FIELDS[t.field].kind == "time":
-            continue
         c = compile_term(t)
         if c is None:
-            local.append(term_text(t))
+            local.append(expr_text(t))
             continue
         conds.append(c)
-        pushed.append(term_text(t))
+        pushed.append(expr_text(t))
         p = _partition(t)
         if p:
             parts.append(p)
@@ -478,6 +475,7 @@ def compile_filter(f: Filter) -> AthenaPlan:
         else:
             conds.append(c)
             pushed.append(text)
+    local += [expr_text(g) for g in f.groups]
     where = " AND ".join(f"({c})" for c in dict.fromkeys(conds))
     return AthenaPlan(where, " AND ".join(parts), tuple(pushed), tuple(local))
 

@@ -36,7 +36,7 @@ import re
 from dataclasses import dataclass
 
 from ..fields import FIELDS
-from .language import Filter, Term, Value, quote
+from .language import Filter, Term, Value, expr_text
 
 MAX_PATTERN = 1024  # FilterLogEvents filterPattern (botocore's model)
 MAX_REGEXES = 2  # regexes per filter pattern (CloudWatch Logs quotas)
@@ -65,18 +65,6 @@ class LogsPlan:
         if not self.pattern:
             return ""
         return "filter pattern for " + " ".join(self.pushed)
-
-
-def term_text(t: Term) -> str:
-    vals = []
-    for v in t.values:
-        if v.kind == "regex":
-            vals.append("/" + v.text.replace("/", "\\/") + "/")
-        elif v.kind in ("glob", "cidr", "bool"):
-            vals.append(v.text)
-        else:
-            vals.append(quote(v.text))
-    return ("-" if t.negated else "") + t.field + ":" + ",".join(vals)
 
 
 # --------------------------------------------------------------------------- values
@@ -412,17 +400,17 @@ def compile_filter(f: Filter) -> LogsPlan:
     for t in sorted(f.terms, key=_rank):
         c = compile_term(t)
         if c is None or regexes + c.regexes > MAX_REGEXES:
-            local.append(term_text(t))
+            local.append(expr_text(t))
             continue
         if len(_render([x for _, x in chosen] + [c])) > MAX_PATTERN:
-            local.append(term_text(t))
+            local.append(expr_text(t))
             continue
         chosen.append((t, c))
         regexes += c.regexes
-    local += [("-" if w.negated else "") + quote(w.text) for w in f.words]
+    local += [expr_text(w) for w in f.words] + [expr_text(g) for g in f.groups]
     if not chosen:
         return LogsPlan("", (), tuple(local))
-    pushed = tuple(term_text(t) for t, _ in sorted(chosen, key=lambda x: f.terms.index(x[0])))
+    pushed = tuple(expr_text(t) for t, _ in sorted(chosen, key=lambda x: f.terms.index(x[0])))
     return LogsPlan(_render([c for _, c in chosen]), pushed, tuple(local))
 
 

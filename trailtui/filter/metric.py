@@ -22,8 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..fields import FIELDS
-from .language import Filter, Term, Value, quote
-from .logs import term_text
+from .language import Filter, Term, Value, expr_text, quote
 
 MAX_PATTERN = 1024  # PutMetricFilter's filterPattern
 
@@ -81,7 +80,7 @@ def _value(t: Term, v: Value, term: str, spellings: list[str]) -> list[str]:
 
 
 def _term(t: Term, how: list[str]) -> str:
-    term = term_text(t)
+    term = expr_text(t)
     fld = FIELDS.get(t.field)
     if fld is None or fld.kind == "time":
         raise NotExact(f"{term}: not a field a metric filter can test")
@@ -123,6 +122,10 @@ def compile_exact(f: Filter) -> MetricPlan:
         raise NotExact(
             f"free words ({('-' if w.negated else '') + quote(w.text)}): they search the whole "
             "event, which a metric filter can't; use field:value terms"
+        )
+    for g in f.groups:
+        raise NotExact(
+            f"{expr_text(g)}: OR and NOT of parentheses are not said in metric filters yet"
         )
     if not f.terms:
         raise NotExact("an empty filter: an alarm on every event is not what you want")

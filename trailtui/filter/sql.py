@@ -4,8 +4,8 @@ The catalogue (fields.py) says where each field lives. A field in a dictionary t
 kinds.name, user -> principals.*, region -> regions.s...) becomes ``e.kind IN (SELECT id FROM
 kinds d WHERE <the values against d.name>)``: the values are matched once per distinct value,
 not per event. Resources go through their side table; fields the cache keeps no column for are
-read from the raw record (``tt_field``); free words are found in the raw records' chunks
-(``tt_words``, or the chunk scan of store/words.py). Case-insensitivity is ASCII-only, as
+read from the raw record, as paths and free words are: at the top level by the chunk scan of
+store/words.py, inside OR / NOT groups per row (``tt_lines``). Case-insensitivity is ASCII-only, as
 SQLite's NOCASE and LIKE are, and as the Python matcher is.
 """
 
@@ -14,11 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..fields import FIELDS, Field
+from ..fields import Field, field_of
 from ..store.codec import eid_key
 from ..store.schema import EVENT_DICTS
-from ..store.words import words_spec
-from .language import Filter, Term, Value
+from .language import Expr, Filter, Group, Term, Value, Word, expr_text
 from .values import glob_like, network
 
 
@@ -26,13 +25,15 @@ from .values import glob_like, network
 class SQL:
     where: str  # everything, over events e
     params: list[Any] = field(default_factory=list)
-    base: str = "1"  # everything but the free words
+    base: str = "1"  # everything but what only the raw records hold at the top level
     base_params: list[Any] = field(default_factory=list)
-    words: tuple[tuple[str, bool], ...] = ()  # (word, negated)
+    # the top level's free words and raw-record terms, as filter text (store/words.py's
+    # LineMatcher: the chunk scan finds them), '' for none
+    raw: str = ""
     # dictionary queries of the positive terms: when one finds no row, nothing matches
     probes: list[tuple[str, list[Any]]] = field(default_factory=list)
-    raw_fields: bool = False  # some term is read from the raw records
-    terms: int = 0  # how many field terms (not time, not words)
+    raw_fields: bool = False  # some condition of base is read from the raw records
+    terms: int = 0  # how many conditions base has (not time, not the raw ones)
 
 
 def _sql_text(s: str) -> str:
@@ -76,10 +77,15 @@ def _eid_cond(fld: Field, v: Value, params: list[Any]) -> str:
     return _value_cond(fld, "tt_eid(e.eid, e.eid_text)", v, params)
 
 
-def _term_sql(t: Term, sql: SQL, params: list[Any]) -> str:
-    fld = FIELDS[t.field]
+def _term_sql(t: Term, sql: SQL, params: list[Any], top: bool = True) -> str:
+    fld = field_of(t.field)
     probe: tuple[str, list[Any]] | None = None
-    if fld.kind == "bool":
+    if fld.raw:
+        # the raw record, a chunk at a time (store/words.py): the term, not negated, as text
+        sql.raw_fields = True
+        params.append(expr_text(Term(t.field, t.values)))
+        cond = "tt_lines(e.chunk, e.idx, ?)"
+    elif fld.kind == "bool":
         ecol, dcol = fld.columns[0].split(".")
         table = EVENT_DICTS[ecol]
         local = [1 if v.text == "true" else 0 for v in t.values]
@@ -118,17 +124,31 @@ def _term_sql(t: Term, sql: SQL, params: list[Any]) -> str:
             params.extend(local)
         cond = " OR ".join(parts)
     else:
-        # the raw record at the field's paths (COLLATE NOCASE: as the columns compare)
-        sql.raw_fields = True
-        cols = [
-            f"(tt_field(e.chunk, e.idx, {_sql_text(path)}) COLLATE NOCASE)" for path in fld.record
-        ]
-        cond = " OR ".join(_value_cond(fld, c, v, params) for v in t.values for c in cols)
+        raise AssertionError(f"{t.field}: no column and no record path")
     if t.negated:
         return f"NOT COALESCE(({cond}), 0)"
-    if probe is not None:
+    if probe is not None and top:
         sql.probes.append(probe)
     return f"({cond})"
+
+
+def _expr_sql(e: Expr, sql: SQL, params: list[Any]) -> str:
+    """An expression inside a group (no probes: a term there may find nothing while the
+    group matches)."""
+    if isinstance(e, Term):
+        return _term_sql(e, sql, params, top=False)
+    if isinstance(e, Word):
+        sql.raw_fields = True
+        params.append(expr_text(e))
+        return "tt_lines(e.chunk, e.idx, ?)"
+    return _group_sql(e, sql, params)
+
+
+def _group_sql(g: Group, sql: SQL, params: list[Any]) -> str:
+    joined = (" AND " if g.op == "and" else " OR ").join(_expr_sql(x, sql, params) for x in g.items)
+    if g.negated:
+        return f"NOT COALESCE(({joined}), 0)"
+    return f"({joined})"
 
 
 def to_sql(f: Filter) -> SQL:
@@ -142,15 +162,23 @@ def to_sql(f: Filter) -> SQL:
     if f.until is not None:
         parts.append("e.ts <= ?")
         params.append(int(f.until.timestamp() * 1000))
+    raw: list[Expr] = []
     for t in f.terms:
+        if field_of(t.field).raw:
+            raw.append(t)
+            continue
         parts.append(_term_sql(t, sql, params))
+        sql.terms += 1
+    for g in f.groups:
+        parts.append(_group_sql(g, sql, params))
         sql.terms += 1
     sql.base = " AND ".join(parts) or "1"
     sql.base_params = list(params)
-    if f.words:
-        sql.words = tuple((w.text, w.negated) for w in f.words)
-        parts.append("tt_words(e.chunk, e.idx, ?)")
-        params.append(words_spec(sql.words))
+    raw += f.words
+    if raw:
+        sql.raw = " ".join(expr_text(e) for e in raw)
+        parts.append("tt_lines(e.chunk, e.idx, ?)")
+        params.append(sql.raw)
     sql.where = " AND ".join(parts) or "1"
     sql.params = params
     return sql

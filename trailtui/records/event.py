@@ -68,10 +68,25 @@ def raw_bytes(raw: dict[str, Any]) -> bytes:
     """The compact UTF-8 JSON of a record: what the cache stores and words are searched in."""
     try:
         return orjson.dumps(raw)
-    except (TypeError, orjson.JSONEncodeError):  # lone surrogates, integers beyond 64 bits
-        return json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode(
-            "utf-8", "surrogatepass"
-        )
+    except (TypeError, orjson.JSONEncodeError):  # lone surrogates, big integers, depth > 255
+        try:
+            return json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode(
+                "utf-8", "surrogatepass"
+            )
+        except RecursionError:  # nested ~1000 deep: no record CloudTrail writes
+            return raw_bytes(_clip(raw, MAX_DEPTH))
+
+
+MAX_DEPTH = 200  # levels of a record kept when it is nested deeper than JSON can be written
+CUT = f"(nested deeper than {MAX_DEPTH} levels: cut by trailtui)"
+
+
+def _clip(v: Any, depth: int) -> Any:
+    if isinstance(v, dict):
+        return {k: _clip(x, depth - 1) for k, x in v.items()} if depth > 0 else CUT
+    if isinstance(v, list):
+        return [_clip(x, depth - 1) for x in v] if depth > 0 else CUT
+    return v
 
 
 def dumps_raw(raw: dict[str, Any]) -> str:

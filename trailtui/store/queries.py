@@ -28,7 +28,7 @@ from ..filter.sql import to_sql
 from .codec import decompress_chunk, eid_key, eid_text
 from .db import Database, Interrupted
 from .origins import scope_sql
-from .words import Chunk, WordMatcher, matcher, words_spec
+from .words import Chunk, LineMatcher, matcher
 
 _pool: list[ThreadPoolExecutor] = []
 
@@ -79,9 +79,9 @@ class Row:
 class Plan:
     where: str
     params: list[Any]
-    base: str = "1"  # without the free words
+    base: str = "1"  # without the top level's free words and raw-record terms
     base_params: list[Any] = field(default_factory=list)
-    words: tuple[tuple[str, bool], ...] = ()
+    raw: str = ""  # those words and terms, as filter text (a LineMatcher's spec)
     raw_fields: bool = False
     terms: int = 0  # field terms (not time, not words, not scope)
     empty: bool = False  # certain to match nothing
@@ -117,14 +117,14 @@ class Queries:
         where, params = sql.where, list(sql.params)
         base, base_params = sql.base, list(sql.base_params)
         sc = scope_sql(scope)
-        p = Plan(where, params, base, base_params, sql.words, sql.raw_fields, sql.terms)
+        p = Plan(where, params, base, base_params, sql.raw, sql.raw_fields, sql.terms)
         p.since = None if f.since is None else int(f.since.timestamp() * 1000)
         p.until = None if f.until is None else int(f.until.timestamp() * 1000)
         if sc:
             p.where = sc if where == "1" else f"{where} AND {sc}"
             p.base = sc if base == "1" else f"{base} AND {sc}"
         p.empty = sc == "0" or any(self.db.one(q, ps) is None for q, ps in sql.probes)
-        p.indexed = not sc and not sql.terms and not sql.words
+        p.indexed = not sc and not sql.terms and not sql.raw
         return p
 
     def where(self, f: Filter, scope: Sequence[int] | None) -> tuple[str, list[Any]]:
@@ -143,7 +143,7 @@ class Queries:
         """(id, ts) of the matching events, newest first."""
         if p.empty or limit == 0:
             return []
-        if p.words or p.raw_fields:
+        if p.raw or p.raw_fields:
             end = None if limit is None else offset + limit
             with self._scan_lock:
                 found = self._scan(p, end, cancelled)
@@ -198,7 +198,7 @@ class Queries:
         return out
 
     def _match(
-        self, m: WordMatcher, chunks: list[int], only: dict[int, list[int]] | None = None
+        self, m: LineMatcher, chunks: list[int], only: dict[int, list[int]] | None = None
     ) -> dict[int, set[int] | None]:
         """The chunks' lines the words match (chunks with none left out; of ``only``'s lines
         when given), two chunks at a time: decompression and Hyperscan release the GIL."""
@@ -237,7 +237,7 @@ class Queries:
             if len(self._scans) > 8:
                 self._scans.clear()
             self._scans[key] = st
-        m = matcher(words_spec(p.words)) if p.words else None
+        m = matcher(p.raw) if p.raw else None
         group = 32
         while st.pos < len(st.chunks):
             if need is not None and len(st.found) >= need:
@@ -357,7 +357,7 @@ class Queries:
         p = self.plan(f, scope)
         if p.empty:
             return
-        if p.words or p.raw_fields or limit is not None:
+        if p.raw or p.raw_fields or limit is not None:
             ids = [i for i, _ in self.ids(p, 0, limit)]
             for k in range(0, len(ids), 500):
                 part = ids[k : k + 500]

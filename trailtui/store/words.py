@@ -1,18 +1,18 @@
 """Reading raw records back from their chunks, and matching what only the raw record holds:
-free words (a case-insensitive substring anywhere in the record's JSON) and fields the cache
-keeps no column for (``tt_field``).
+free words (a case-insensitive substring anywhere in the record's JSON), paths into the
+record, and the catalogue's fields the cache keeps no column for.
 
-Both work a chunk at a time: a chunk is decompressed once (a small cache keeps the recent
-ones), a word is looked for in the whole chunk (Hyperscan when it is installed: several GB/s;
-else ``bytes.translate`` + ``find``) and the hits are turned into line numbers, and what a
-chunk gave is kept for the next row of the same chunk. SQL reaches this through the functions
-``tt_words(chunk, idx, spec)`` and ``tt_field(chunk, idx, path)``.
+All work a chunk at a time: a chunk is decompressed once (a small cache keeps the recent
+ones), a word (or a term's needle: its key, its key and how its value starts) is looked for
+in the whole chunk (Hyperscan when it is installed: several GB/s; else ``bytes.translate`` +
+``find``), the hits are turned into line numbers, only those lines are parsed for a term, and
+what a chunk gave is kept for the next row of the same chunk. The chunk scan of queries.py
+uses the matchers directly; SQL reaches them through ``tt_lines(chunk, idx, spec)``.
 """
 
 from __future__ import annotations
 
 import bisect
-import json
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -21,9 +21,12 @@ from contextlib import AbstractContextManager
 from functools import lru_cache
 from typing import Any
 
+import orjson
 import zstandard
 
-from ..fields import text_at
+from ..fields import field_of
+from ..filter.language import Term, parse
+from ..filter.match import raw_term_match
 from ..records.event import loads
 from .codec import decompress_chunk
 
@@ -85,10 +88,6 @@ def line_starts(data: bytes) -> list[int]:
 
 
 Words = tuple[tuple[str, bool], ...]  # (word, negated)
-
-
-def words_spec(words: Words) -> str:
-    return json.dumps([[w, n] for w, n in words])
 
 
 class _Hyperscan:
@@ -183,28 +182,145 @@ def _lines_with(folded: bytes, w: bytes, ch: Chunk) -> set[int]:
     return out
 
 
-@lru_cache(maxsize=32)
-def matcher(spec: str) -> WordMatcher:
-    return WordMatcher(tuple((str(w), bool(n)) for w, n in json.loads(spec)))
+def _needle(text: str) -> bytes | None:
+    """How a string is written in a chunk's JSON (compact, by orjson), folded; None when it
+    can't be said."""
+    try:
+        return orjson.dumps(text)[1:-1].translate(LOWER)
+    except orjson.JSONEncodeError:
+        return None
 
 
-def field_values(ch: Chunk, path: str) -> list[str]:
-    """The text at a dotted path of every record of the chunk ('' when absent): only the
-    records that hold the path's last key are parsed."""
-    key = b'"' + path.rsplit(".", 1)[-1].encode() + b'":'
-    if key not in ch.data:
-        return [""] * ch.n
-    out = []
-    for i in range(ch.n):
-        line = ch.line(i)
-        if key in line:
-            try:
-                out.append(text_at(loads(line), path))
-            except ValueError:
-                out.append("")
-        else:
-            out.append("")
+_LITERAL_START = frozenset("-0123456789tfTF")  # a value that may be a JSON number or boolean
+
+
+def term_needles(t: Term) -> list[frozenset[bytes]]:
+    """What the JSON text of a record must hold for a raw-record term (not negated) to match
+    it: each set one of whose texts must be there. The key ends the path (``"type":``), and,
+    when every value says how it starts, the key followed by the value (``"type":"root``) or
+    by an array (``"type":[``) - in compact JSON a scalar follows its key directly."""
+    fld = field_of(t.field)
+    path = t.field if fld.path else fld.record[0] if len(fld.record) == 1 else ""
+    key = _needle(path.rsplit(".", 1)[-1]) if path else None
+    if key is None:
+        return []
+    k = b'"' + key + b'":'
+    alts: set[bytes] = {k + b"["}
+    for v in t.values:
+        start = v.text if v.kind == "exact" else v.text.split("*")[0].split("?")[0]
+        if v.kind not in ("exact", "glob") or (v.kind == "glob" and not start):
+            return [frozenset([k])]
+        n = _needle(start)
+        if n is None:
+            return [frozenset([k])]
+        alts.add(k + b'"' + n + (b'"' if v.kind == "exact" else b""))
+        if start[0:1] in _LITERAL_START:
+            alts.add(k + n)
+    return [frozenset(alts)]  # each holds the key
+
+
+def _lines_any(folded: bytes, needles: frozenset[bytes], ch: Chunk) -> set[int]:
+    out: set[int] = set()
+    for n in needles:
+        out |= _lines_with(folded, n, ch)
     return out
+
+
+class LineMatcher:
+    """What only the raw records hold, against the lines of a chunk: free words (a
+    WordMatcher) and terms read from the record (paths, and the catalogue's fields the cache
+    keeps no column for). A term's needles pick the lines that may match; only those are
+    parsed. ``spec``: those words and terms as filter text."""
+
+    def __init__(self, spec: str) -> None:
+        f = parse(spec)
+        assert not f.groups and f.since is None and f.until is None, spec
+        self.words = WordMatcher(tuple((w.text, w.negated) for w in f.words)) if f.words else None
+        self.pos = [(t, term_needles(t)) for t in f.terms if not t.negated]
+        self.neg = [(Term(t.field, t.values), term_needles(t)) for t in f.terms if t.negated]
+        every = sorted({n for _, reqs in self.pos for req in reqs for n in req})
+        self._hs = _Hyperscan(every) if every and hyperscan_module() is not None else None
+        self._ids = {n: i for i, n in enumerate(every)}
+
+    def lines(self, ch: Chunk, only: Sequence[int] | None = None) -> set[int] | None:
+        """The matching lines (None: every line); of ``only`` those lines when given."""
+        out = self.words.lines(ch, only) if self.words is not None else None
+        if (not self.pos and not self.neg) or (out is not None and not out):
+            return out
+        if only is not None:
+            out = set(only) if out is None else out & set(only)
+            if len(out) * 8 < len(ch.data) // 1024:
+                return {i for i in out if self._line(ch.line(i))}
+        if self._hs is not None and self.pos:
+            present = self._hs.present(ch.data)
+            for _, reqs in self.pos:
+                if any(not any(self._ids[n] in present for n in req) for req in reqs):
+                    return set()
+        folded = ch.data.translate(LOWER)
+        for _, reqs in self.pos:
+            for req in reqs:
+                hit = _lines_any(folded, req, ch)
+                out = hit if out is None else out & hit
+                if not out:
+                    return set()
+        recs: dict[int, Any] = {}
+        if self.pos:
+            assert out is not None
+            out = {
+                i
+                for i in out
+                if all(raw_term_match(t, self._rec(ch, i, recs)) for t, _ in self.pos)
+            }
+        for t, reqs in self.neg:
+            maybe = None
+            for req in reqs:
+                hit = _lines_any(folded, req, ch)
+                maybe = hit if maybe is None else maybe & hit
+            if maybe is None:
+                maybe = set(range(ch.n))
+            if out is not None:
+                maybe &= out
+            drop = {i for i in maybe if raw_term_match(t, self._rec(ch, i, recs))}
+            if drop:
+                out = (set(range(ch.n)) if out is None else out) - drop
+        return out
+
+    @staticmethod
+    def _rec(ch: Chunk, i: int, recs: dict[int, Any]) -> Any:
+        if i not in recs:
+            try:
+                recs[i] = loads(ch.line(i))
+            except (ValueError, RecursionError):
+                recs[i] = None
+        return recs[i]
+
+    def _line(self, line: bytes) -> bool:
+        """One line (the few lines a field filter chose)."""
+        low = line.translate(LOWER)
+        rec: list[Any] = []
+
+        def raw() -> Any:
+            if not rec:
+                try:
+                    rec.append(loads(line))
+                except (ValueError, RecursionError):
+                    rec.append(None)
+            return rec[0]
+
+        for t, reqs in self.pos:
+            if any(not any(n in low for n in req) for req in reqs):
+                return False
+            if not raw_term_match(t, raw()):
+                return False
+        for t, reqs in self.neg:
+            if all(any(n in low for n in req) for req in reqs) and raw_term_match(t, raw()):
+                return False
+        return True
+
+
+@lru_cache(maxsize=64)
+def matcher(spec: str) -> LineMatcher:
+    return LineMatcher(spec)
 
 
 Connect = Callable[[], AbstractContextManager[sqlite3.Connection]]
@@ -293,7 +409,7 @@ class ChunkReader:
         return v
 
     def word_lines(self, spec: str, chunk: int, ch: Chunk | None = None) -> set[int] | None:
-        """The lines of a chunk the words match (None: every line)."""
+        """The lines of a chunk the raw-record spec matches (None: every line)."""
         m = matcher(spec)
         if ch is not None:
             return m.lines(ch)
@@ -302,19 +418,12 @@ class ChunkReader:
         )
         return None if got is _AllLines else got  # type: ignore[no-any-return]
 
-    def _words(self, chunk: int, idx: int, spec: str) -> bool:
+    def _lines(self, chunk: int, idx: int, spec: str) -> bool:
         lines = self.word_lines(spec, chunk)
         return lines is None or idx in lines
 
-    def _field(self, chunk: int, idx: int, path: str) -> str:
-        vals = self._cached("f", path, chunk, lambda c: field_values(c, path))
-        if vals is None or not 0 <= idx < len(vals):
-            return ""
-        return str(vals[idx])
-
     def register(self, c: sqlite3.Connection) -> None:
-        c.create_function("tt_words", 3, self._words, deterministic=True)
-        c.create_function("tt_field", 3, self._field, deterministic=True)
+        c.create_function("tt_lines", 3, self._lines, deterministic=True)
 
 
 class _AllLinesType:

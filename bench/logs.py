@@ -200,6 +200,10 @@ async def explorer(tmp: Path, conn: Any, live: bool, samples: int) -> tuple[list
             if not await until(lambda e=eid: e in painted, 30):  # type: ignore[misc]
                 raise SystemExit(f"event {eid} never painted: {app.status.follow!r}")
             lat.append(painted[eid] - at)
+            # back to the newest, as a user watching it does: the cursor stays on its event as
+            # rows land above it, and would take the viewport down with it
+            await pilot.press("g")
+            await until(lambda: lst.cursor == 0, 10)
     src.close()
     store.close()
     return lat, how

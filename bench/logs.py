@@ -195,7 +195,9 @@ async def explorer(tmp: Path, conn: Any, live: bool, samples: int) -> tuple[list
             raise SystemExit(f"follow never got to {wanted!r}: {app.status.follow!r}")
         how = app.status.follow
         for _ in range(samples):
-            await pilot.pause(random.uniform(0.3, 2.0))  # out of step with every cadence
+            # a pause as long as the slowest cadence (polling every 3 s) at random: the put
+            # falls anywhere in the period, not just after the poll that painted the last one
+            await pilot.pause(random.uniform(0.3, 3.3))
             eid, at = put(conn)
             if not await until(lambda e=eid: e in painted, 30):  # type: ignore[misc]
                 raise SystemExit(f"event {eid} never painted: {app.status.follow!r}")
@@ -231,7 +233,7 @@ def bare_live_tail(conn: Any, samples: int) -> list[float]:
     started.wait(30)
     lat = []
     for _ in range(samples):
-        time.sleep(random.uniform(0.3, 2.0))
+        time.sleep(random.uniform(0.3, 3.3))
         eid, at = put(conn)
         end = time.monotonic() + 30
         while eid not in seen and time.monotonic() < end:

@@ -1,6 +1,7 @@
-"""A local CloudWatch Logs endpoint for FilterLogEvents, speaking JSON 1.1
-(``X-Amz-Target: Logs_20140328.FilterLogEvents``) with AWS's documented behaviour, for real
-boto3 clients pointed at it (AWS_ENDPOINT_URL_CLOUDWATCH_LOGS / AWS_ENDPOINT_URL):
+"""A local CloudWatch Logs endpoint for FilterLogEvents, DescribeLogGroups and StartLiveTail,
+speaking JSON 1.1 (``X-Amz-Target: Logs_20140328.<operation>``) with AWS's documented
+behaviour, for real boto3 clients pointed at it (AWS_ENDPOINT_URL_CLOUDWATCH_LOGS /
+AWS_ENDPOINT_URL). FilterLogEvents:
 
 * logGroupName or logGroupIdentifier (a name or an ARN), exactly one (else
   InvalidParameterException); ResourceNotFoundException for a group that doesn't exist;
@@ -18,6 +19,30 @@ boto3 clients pointed at it (AWS_ENDPOINT_URL_CLOUDWATCH_LOGS / AWS_ENDPOINT_URL
   "5 transactions per second (TPS) per account or AWS Region")
 * every call is recorded (time, account, region, parameters, outcome) for the tests
 
+DescribeLogGroups: logGroupNamePrefix, limit 1..50, nextToken; groups in name order with
+``arn`` (ending ``:*``) and ``logGroupArn``.
+
+StartLiveTail (botocore's service model and the API reference), answered over HTTP/1.1 with
+a chunked body in AWS's event-stream encoding (application/vnd.amazon.eventstream: each
+message a prelude of total and headers length with its CRC32, string headers ``:message-type``
+``:event-type`` ``:content-type``, a JSON payload, the message's CRC32), which real boto3 parses:
+
+* logGroupIdentifiers: 1 to 10 ARNs of existing groups of the caller's account and region, none
+  ending in ``*`` (a name, a foreign ARN: InvalidParameterException / ResourceNotFoundException);
+  AccessDeniedException for a denied group; logStreamNames or logStreamNamePrefixes (not both,
+  only with one group); logEventFilterPattern in the same language as FilterLogEvents
+* at most ``live_max_sessions`` (default 15) open sessions per account, LimitExceededException
+  beyond
+* the stream: initial-response, one sessionStart, then a sessionUpdate every
+  ``live_update_every`` seconds (AWS: 1) holding the matching events put since the previous
+  one (put = ingested), at most 500 (more are sampled down to 500, ``sampled`` true);
+  SessionTimeoutException after ``live_session_limit`` seconds (AWS: 3 hours)
+* ``live_tail = False``: the endpoint has no such operation (UnknownOperationException);
+  ``live_tail_error``: StartLiveTail alone answers that error (AccessDenied, throttling...);
+  ``break_sessions()`` ends every open session with SessionStreamingException (or drops the
+  connection with no word), ``stall_sessions()`` silences them with the connection up; calls are recorded in ``live_calls`` (``calls`` holds only
+  FilterLogEvents)
+
 What the pattern language means here, where AWS's documentation is silent, is written down
 in ``Pattern``; trailtui's compiler (trailtui/filter/logs.py) relies on nothing more.
 """
@@ -25,19 +50,25 @@ in ``Pattern``; trailtui's compiler (trailtui/filter/logs.py) relies on nothing 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
+import random
 import re
+import socket
+import struct
 import threading
 import time
+import zlib
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-TARGET = "Logs_20140328.FilterLogEvents"
+TARGET_PREFIX = "Logs_20140328."
+OPERATIONS = ("FilterLogEvents", "DescribeLogGroups", "StartLiveTail")
 _CRED = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/logs/aws4_request")
 SECRET = b"fake-logs-token-key"
 MAX_LIMIT = 10_000
@@ -53,6 +84,11 @@ REGEX_ALLOWED = set(
 )
 MAX_REGEXES = 2
 MAX_PATTERN = 1024
+LIVE_MAX_GROUPS = 10
+LIVE_MAX_RESULTS = 500  # events in one sessionUpdate; more are sampled down
+LIVE_MAX_SESSIONS = 15  # open sessions per account
+LIVE_SESSION_LIMIT = 3 * 3600.0
+_ARN = re.compile(r"arn:aws[\w-]*:logs:([\w-]+):(\d{12}):log-group:(.+?)(:\*)?")
 
 
 class InvalidPattern(ValueError):
@@ -262,6 +298,7 @@ class Call:
     params: dict[str, Any]
     outcome: str  # ok | throttled | error name
     returned: int = 0
+    op: str = "FilterLogEvents"
 
 
 @dataclass(slots=True)
@@ -277,6 +314,73 @@ def _err(kind: str, msg: str) -> tuple[int, dict[str, Any]]:
     return 400, {"__type": kind, "message": msg}
 
 
+def _no_group() -> tuple[int, dict[str, Any]]:
+    return _err("ResourceNotFoundException", "The specified log group does not exist.")
+
+
+# ------------------------------------------------------------------ the event-stream encoding
+
+
+def _header(name: str, value: str) -> bytes:
+    n, v = name.encode(), value.encode()
+    return bytes([len(n)]) + n + b"\x07" + struct.pack(">H", len(v)) + v  # 7: a string
+
+
+def event_message(headers: dict[str, str], payload: bytes) -> bytes:
+    """One message of application/vnd.amazon.eventstream: total length, headers length and
+    their CRC32 (the prelude), the headers, the payload, the CRC32 of all before it."""
+    hb = b"".join(_header(k, v) for k, v in headers.items())
+    prelude = struct.pack(">II", 12 + len(hb) + len(payload) + 4, len(hb))
+    prelude += struct.pack(">I", zlib.crc32(prelude))
+    msg = prelude + hb + payload
+    return msg + struct.pack(">I", zlib.crc32(msg))
+
+
+def stream_event(kind: str, body: dict[str, Any]) -> bytes:
+    headers = {":message-type": "event", ":event-type": kind, ":content-type": "application/json"}
+    return event_message(headers, json.dumps(body).encode())
+
+
+def stream_exception(kind: str, message: str) -> bytes:
+    headers = {
+        ":message-type": "exception",
+        ":exception-type": kind,
+        ":content-type": "application/json",
+    }
+    return event_message(headers, json.dumps({"message": message}).encode())
+
+
+@dataclass
+class LiveSession:
+    """One StartLiveTail session: what it follows, and what was put since its last update."""
+
+    account: str
+    region: str
+    groups: dict[tuple[str, str, str], str]  # key -> the identifier asked for
+    streams: list[str] | None
+    prefixes: list[str] | None
+    pattern: Pattern | None
+    params: dict[str, Any]
+    started: float = field(default_factory=time.monotonic)
+    pending: list[tuple[tuple[str, str, str], LogEvent]] = field(default_factory=list)
+    end: str | None = None  # set: end the session (an exception type to send; '' = drop)
+    stalled: bool = False  # the connection stays up, nothing more is sent
+    wake: threading.Event = field(default_factory=threading.Event)
+    sent: int = 0  # events sent
+    updates: int = 0
+
+    def wants(self, key: tuple[str, str, str], e: LogEvent) -> bool:
+        return (
+            key in self.groups
+            and (self.streams is None or e.stream in self.streams)
+            and (self.prefixes is None or any(e.stream.startswith(p) for p in self.prefixes))
+        )
+
+    def stop(self, kind: str) -> None:
+        self.end = kind
+        self.wake.set()
+
+
 @dataclass
 class FakeLogs:
     """Log groups per (account, region, name); access key id -> account."""
@@ -287,10 +391,17 @@ class FakeLogs:
     latency: float = 0.0
     denied: set[tuple[str, str, str]] = field(default_factory=set)  # (account, region, group)
     fail_with: dict[tuple[str, str], tuple[int, str, str]] = field(default_factory=dict)
-    calls: list[Call] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)  # FilterLogEvents
+    live_tail: bool = True  # False: the endpoint has no StartLiveTail
+    live_tail_error: tuple[int, str, str] | None = None  # StartLiveTail answers this, only it
+    live_update_every: float = 1.0  # seconds between sessionUpdates (AWS: every second)
+    live_session_limit: float = LIVE_SESSION_LIMIT
+    live_max_sessions: int = LIVE_MAX_SESSIONS
+    live_calls: list[Call] = field(default_factory=list)  # StartLiveTail, DescribeLogGroups
 
     def __post_init__(self) -> None:
         self.groups: dict[tuple[str, str, str], list[LogEvent]] = {}
+        self.sessions: list[LiveSession] = []  # open ones
         self._lock = threading.Lock()
         self._recent: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._sorted: set[tuple[str, str, str]] = set()
@@ -308,11 +419,17 @@ class FakeLogs:
         stream: str = "",
     ) -> None:
         """(timestamp ms, message) pairs into a group's stream."""
-        evs = self.groups.setdefault((account, region, group), [])
+        key = (account, region, group)
         stream = stream or f"{account}_CloudTrail_{region}"
-        for ts, msg in messages:
-            evs.append(LogEvent(ts, stream, msg, ts + 1000, f"{len(evs):056d}"))
-        self._sorted.discard((account, region, group))
+        with self._lock:
+            evs = self.groups.setdefault(key, [])
+            for ts, msg in messages:
+                e = LogEvent(ts, stream, msg, ts + 1000, f"{len(evs):056d}")
+                evs.append(e)
+                for s in self.sessions:
+                    if s.wants(key, e):
+                        s.pending.append((key, e))
+            self._sorted.discard(key)
 
     def put_records(
         self,
@@ -376,23 +493,15 @@ class FakeLogs:
         group = name
         if ident is not None:
             group = ident
-            m = re.fullmatch(r"arn:aws[\w-]*:logs:([\w-]+):(\d{12}):log-group:(.+?)(:\*)?", ident)
+            m = _ARN.fullmatch(str(ident))
             if m:
                 if (m.group(1), m.group(2)) != (region, account):
-                    return _err(
-                        "ResourceNotFoundException", "The specified log group does not exist."
-                    )
+                    return _no_group()
                 group = m.group(3)
         key = (account, region, str(group))
-        if key in self.denied:
-            arn = f"arn:aws:logs:{region}:{account}:log-group:{group}:*"
-            return _err(
-                "AccessDeniedException",
-                f"User: arn:aws:iam::{account}:user/tester is not authorized to perform: "
-                f"logs:FilterLogEvents on resource: {arn}",
-            )
-        if key not in self.groups:
-            return _err("ResourceNotFoundException", "The specified log group does not exist.")
+        refused = self._refused(key, "FilterLogEvents")
+        if refused is not None:
+            return refused
         streams, prefix = body.get("logStreamNames"), body.get("logStreamNamePrefix")
         if streams is not None and prefix is not None:
             return _err(
@@ -476,6 +585,205 @@ class FakeLogs:
             resp["nextToken"] = base64.b64encode(json.dumps(tok).encode()).decode()
         return 200, resp
 
+    def _refused(self, key: tuple[str, str, str], op: str) -> tuple[int, dict[str, Any]] | None:
+        """AccessDenied for a denied group, ResourceNotFound for a missing one."""
+        account, region, group = key
+        if key in self.denied:
+            arn = f"arn:aws:logs:{region}:{account}:log-group:{group}:*"
+            return _err(
+                "AccessDeniedException",
+                f"User: arn:aws:iam::{account}:user/tester is not authorized to perform: "
+                f"logs:{op} on resource: {arn}",
+            )
+        if key not in self.groups:
+            return _no_group()
+        return None
+
+    def _record(self, op: str, account: str, region: str, body: dict[str, Any]) -> Call:
+        call = Call(time.time(), account, region, body, "ok", op=op)
+        with self._lock:
+            self.live_calls.append(call)
+        return call
+
+    def describe(
+        self, account: str, region: str, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        """DescribeLogGroups: by name prefix, in name order, ``limit`` (1..50) a page."""
+        call = self._record("DescribeLogGroups", account, region, body)
+        status, out = self._describe(account, region, body)
+        call.outcome = "ok" if status == 200 else str(out.get("__type"))
+        return status, out
+
+    def _describe(
+        self, account: str, region: str, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        if (account, region) in self.fail_with:
+            status, kind, msg = self.fail_with[(account, region)]
+            return status, {"__type": kind, "message": msg}
+        prefix = str(body.get("logGroupNamePrefix") or "")
+        limit = body.get("limit", 50)
+        if not isinstance(limit, int) or not 1 <= limit <= 50:
+            return _err("InvalidParameterException", "limit must be 1..50")
+        try:
+            offset = int(body.get("nextToken") or 0)
+        except ValueError:
+            return _err("InvalidParameterException", "The specified nextToken is invalid.")
+        with self._lock:
+            names = sorted(g for a, r, g in self.groups if (a, r) == (account, region))
+        names = [n for n in names if n.startswith(prefix)]
+        page = names[offset : offset + limit]
+        out: dict[str, Any] = {
+            "logGroups": [
+                {
+                    "logGroupName": n,
+                    "creationTime": 0,
+                    "storedBytes": 0,
+                    "arn": f"arn:aws:logs:{region}:{account}:log-group:{n}:*",
+                    "logGroupArn": f"arn:aws:logs:{region}:{account}:log-group:{n}",
+                    "logGroupClass": "STANDARD",
+                }
+                for n in page
+            ]
+        }
+        if offset + limit < len(names):
+            out["nextToken"] = str(offset + limit)
+        return 200, out
+
+    def start_live_tail(
+        self, account: str, region: str, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any], LiveSession | None]:
+        """StartLiveTail: a session (its stream is served by ``serve_session``), or the error."""
+        call = self._record("StartLiveTail", account, region, body)
+        status, out, session = self._start_live_tail(account, region, body)
+        call.outcome = "ok" if session is not None else str(out.get("__type"))
+        return status, out, session
+
+    def _start_live_tail(
+        self, account: str, region: str, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any], LiveSession | None]:
+        def err(kind: str, msg: str) -> tuple[int, dict[str, Any], None]:
+            return 400, {"__type": kind, "message": msg}, None
+
+        refusal = self.fail_with.get((account, region)) or self.live_tail_error
+        if refusal is not None:
+            status, kind, msg = refusal
+            return status, {"__type": kind, "message": msg}, None
+        idents = body.get("logGroupIdentifiers")
+        if not isinstance(idents, list) or not 1 <= len(idents) <= LIVE_MAX_GROUPS:
+            return err("InvalidParameterException", "logGroupIdentifiers: 1 to 10 log group ARNs")
+        groups: dict[tuple[str, str, str], str] = {}
+        for ident in idents:
+            m = _ARN.fullmatch(str(ident))
+            if m is None or m.group(4):
+                return err(
+                    "InvalidParameterException",
+                    f"{str(ident)[:100]!r}: a log group ARN, not ending with *, is required",
+                )
+            if (m.group(1), m.group(2)) != (region, account):
+                return (*_no_group(), None)
+            key = (account, region, m.group(3))
+            refused = self._refused(key, "StartLiveTail")
+            if refused is not None:
+                return refused[0], refused[1], None
+            groups[key] = str(ident)
+        streams, prefixes = body.get("logStreamNames"), body.get("logStreamNamePrefixes")
+        if streams is not None and prefixes is not None:
+            return err(
+                "InvalidParameterException",
+                "Cannot specify both logStreamNames and logStreamNamePrefixes",
+            )
+        if (streams is not None or prefixes is not None) and len(groups) != 1:
+            return err("InvalidParameterException", "log stream filters need exactly one log group")
+        pat: Pattern | None = None
+        if body.get("logEventFilterPattern"):
+            try:
+                pat = Pattern(body["logEventFilterPattern"])
+            except InvalidPattern as e:
+                return err("InvalidParameterException", f"Invalid filter pattern: {e}")
+        session = LiveSession(account, region, groups, streams, prefixes, pat, body)
+        with self._lock:
+            if sum(s.account == account for s in self.sessions) >= self.live_max_sessions:
+                return err(
+                    "LimitExceededException",
+                    f"The maximum number of concurrent Live Tail sessions ({self.live_max_sessions}) "
+                    "has been reached.",
+                )
+            self.sessions.append(session)
+        return 200, {}, session
+
+    def serve_session(self, s: LiveSession, write: Any) -> None:
+        """The session's stream, message by message through ``write`` (bytes), until it ends
+        (its time limit, ``break_sessions``, ``stop``, the client gone)."""
+        try:
+            write(event_message({":message-type": "event", ":event-type": "initial-response",
+                                 ":content-type": "application/json"}, b"{}"))  # fmt: skip
+            start = {
+                "requestId": "fake",
+                "sessionId": f"session-{id(s):x}",
+                "logGroupIdentifiers": list(s.groups.values()),
+            }
+            for k in ("logStreamNames", "logStreamNamePrefixes", "logEventFilterPattern"):
+                if s.params.get(k) is not None:
+                    start[k] = s.params[k]
+            write(stream_event("sessionStart", start))
+            while True:
+                s.wake.wait(self.live_update_every)
+                if s.end is not None:
+                    if s.end:
+                        write(stream_exception(s.end, "The session was ended by the fake."))
+                    return
+                if s.stalled:
+                    continue
+                if time.monotonic() - s.started >= self.live_session_limit:
+                    write(stream_exception("SessionTimeoutException", "Session timed out."))
+                    return
+                with self._lock:
+                    pending, s.pending = s.pending, []
+                results = [
+                    {
+                        "logStreamName": e.stream,
+                        "logGroupIdentifier": s.groups[key],
+                        "message": e.message,
+                        "timestamp": e.timestamp,
+                        "ingestionTime": e.ingestion,
+                    }
+                    for key, e in pending
+                    if s.pattern is None or s.pattern.matches(e.message)
+                ]
+                sampled = len(results) > LIVE_MAX_RESULTS
+                if sampled:
+                    keep = sorted(random.sample(range(len(results)), LIVE_MAX_RESULTS))
+                    results = [results[i] for i in keep]
+                s.sent += len(results)  # before the client can see them
+                s.updates += 1
+                write(stream_event("sessionUpdate", {"sessionMetadata": {"sampled": sampled},
+                                                     "sessionResults": results}))  # fmt: skip
+        except OSError:
+            return  # the client went away
+        finally:
+            with self._lock:
+                if s in self.sessions:
+                    self.sessions.remove(s)
+
+    def break_sessions(self, kind: str = "SessionStreamingException") -> int:
+        """End every open session: with that exception in the stream ('' = the connection
+        dropped with no word). How many there were."""
+        with self._lock:
+            open_ = list(self.sessions)
+        for s in open_:
+            s.stop(kind)
+        return len(open_)
+
+    def stall_sessions(self) -> None:
+        """Every open session stops sending (its connection stays open, silent)."""
+        with self._lock:
+            for s in self.sessions:
+                s.stalled = True
+
+    def open_sessions(self) -> list[LiveSession]:
+        with self._lock:
+            return [s for s in self.sessions if s.end is None]
+
     @staticmethod
     def _sig(account: str, region: str, bound: dict[str, Any]) -> str:
         blob = json.dumps([account, region, bound], sort_keys=True).encode()
@@ -495,10 +803,16 @@ class FakeLogs:
             def do_POST(self) -> None:
                 n = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(n)
-                if self.headers.get("X-Amz-Target") != TARGET:
+                target = self.headers.get("X-Amz-Target", "")
+                op = target.removeprefix(TARGET_PREFIX)
+                if (
+                    not target.startswith(TARGET_PREFIX)
+                    or op not in OPERATIONS
+                    or (op == "StartLiveTail" and not fake.live_tail)
+                ):
                     self._send(
                         400,
-                        {"__type": "UnknownOperationException", "message": "only FilterLogEvents"},
+                        {"__type": "UnknownOperationException", "message": f"no operation {op!r}"},
                     )
                     return
                 m = _CRED.search(self.headers.get("Authorization", ""))
@@ -517,8 +831,18 @@ class FakeLogs:
                         },
                     )
                     return
-                status, body = fake.handle(account, m.group(2), json.loads(raw or b"{}"))
-                self._send(status, body)
+                region, body = m.group(2), json.loads(raw or b"{}")
+                if op == "StartLiveTail":
+                    status, out, session = fake.start_live_tail(account, region, body)
+                    if session is None:
+                        self._send(status, out)
+                    else:
+                        self._stream(session)
+                    return
+                if op == "DescribeLogGroups":
+                    self._send(*fake.describe(account, region, body))
+                    return
+                self._send(*fake.handle(account, region, body))
 
             def _send(self, status: int, body: dict[str, Any]) -> None:
                 data = json.dumps(body).encode()
@@ -529,12 +853,35 @@ class FakeLogs:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _stream(self, session: LiveSession) -> None:
+                """An event stream: one HTTP/1.1 chunk a message, as it is produced."""
+                self.send_response(200)
+                self.send_header("Content-Type", "application/vnd.amazon.eventstream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.send_header("x-amzn-RequestId", "fake")
+                self.end_headers()
+
+                def chunk(data: bytes) -> None:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                    self.wfile.flush()
+
+                fake.serve_session(session, chunk)
+                if session.end == "":
+                    self.close_connection = True  # dropped: no last chunk
+                    with contextlib.suppress(OSError):
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                with contextlib.suppress(OSError):
+                    self.wfile.write(b"0\r\n\r\n")
+                self.close_connection = True
+
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def stop(self) -> None:
+        self.break_sessions("")
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()

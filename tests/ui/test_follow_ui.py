@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from trailtui.sources.base import Follow
@@ -149,4 +150,86 @@ async def test_follow_lookup_polls_and_says_the_delay(fake: Any, tmp_path: Path)
         fake.add("111111111111", "us-east-1", recs[:2])
         await _until(pilot, lambda: lst.total == 12)
         assert len(set(_ids(app))) == 12
+    store.close()
+
+
+def _live_fake(fake_logs: FakeLogs, monkeypatch: pytest.MonkeyPatch) -> None:
+    """StartLiveTail reachable (boto3 would send it to stream-127.0.0.1), an update every 0.1 s
+    (AWS: 1 s), a short overlap before the stream alone vouches for new events."""
+    from trailtui.sources import livetail
+
+    monkeypatch.setenv("AWS_DISABLE_HOST_PREFIX_INJECTION", "true")
+    monkeypatch.setattr(livetail, "OVERLAP", 0.3)
+    fake_logs.live_update_every = 0.1
+    fake_logs.rate = 0
+
+
+async def test_follow_logs_by_live_tail(
+    fake_logs: FakeLogs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _live_fake(fake_logs, monkeypatch)
+    now = datetime.now(UTC)
+    old = _at(
+        records("111111111111", "us-east-1", 30), now - timedelta(minutes=2), timedelta(minutes=3)
+    )
+    fake_logs.put_records("111111111111", "us-east-1", "CloudTrail/prod", old, delay_ms=0)
+    store = Store(tmp_path / "live.sqlite")
+    src = LogsSource(["CloudTrail/prod"], [None], ["us-east-1"])
+    src.follow = FAST
+    app = TrailApp(store, src.scope(store), src.label, sources=[src], window="24h")
+    async with app.run_test(size=(140, 40)) as pilot:
+        lst = app.event_list
+        await _until(pilot, lambda: lst.total == 30 and not app.reader_busy())
+        await pilot.press("j", "j")
+        await _until(pilot, lambda: lst.current is not None and lst.cursor == 2)
+        kept = lst.current
+        assert kept is not None
+        await pilot.press("ctrl+t")
+        assert "live tail" in app.status.follow  # starting (or already started)
+        await _until(pilot, lambda: "live tail (StartLiveTail)" in app.status.follow, 600)
+        # delivered while the explorer follows: down the stream, on top, once
+        fresh = _at(
+            records("111111111111", "us-east-1", 36)[30:], datetime.now(UTC), timedelta(seconds=1)
+        )
+        fake_logs.put_records("111111111111", "us-east-1", "CloudTrail/prod", fresh, delay_ms=0)
+        await _until(pilot, lambda: lst.total == 36, 600)
+        await _until(pilot, lambda: lst.current is not None and lst.cursor == 8)
+        assert lst.current is not None and lst.current.event_id == kept.event_id
+        ids = _ids(app)
+        assert len(ids) == len(set(ids)) == 36
+        assert set(ids[:6]) == {r["eventID"] for r in fresh}
+        assert "6 new" in app.status.follow
+        assert sum(s.sent for s in fake_logs.open_sessions()) >= 6
+        await pilot.press("ctrl+t")
+        assert not app.following
+    src.close()
+    store.close()
+
+
+async def test_follow_logs_polls_when_live_tail_is_refused(
+    fake_logs: FakeLogs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _live_fake(fake_logs, monkeypatch)
+    fake_logs.live_tail = False  # an endpoint without StartLiveTail
+    now = datetime.now(UTC)
+    old = _at(records("111111111111", "us-east-1", 10), now, timedelta(minutes=3))
+    fake_logs.put_records("111111111111", "us-east-1", "CloudTrail/prod", old, delay_ms=0)
+    store = Store(tmp_path / "poll.sqlite")
+    src = LogsSource(["CloudTrail/prod"], [None], ["us-east-1"])
+    src.follow = FAST
+    app = TrailApp(store, src.scope(store), src.label, sources=[src], window="24h", follow=True)
+    async with app.run_test(size=(140, 40)) as pilot:
+        lst = app.event_list
+        await _until(pilot, lambda: lst.total == 10)
+        await _until(pilot, lambda: "no live tail" in app.status.follow, 600)
+        assert (
+            "polling FilterLogEvents every 0.2 s; no live tail (not offered by the endpoint)"
+            in app.status.follow
+        )
+        fresh = _at(
+            records("111111111111", "us-east-1", 14)[10:], datetime.now(UTC), timedelta(seconds=1)
+        )
+        fake_logs.put_records("111111111111", "us-east-1", "CloudTrail/prod", fresh, delay_ms=0)
+        await _until(pilot, lambda: lst.total == 14, 600)
+        assert len(set(_ids(app))) == 14
     store.close()

@@ -1,5 +1,5 @@
 """The Source protocol: what every place events come from (LookupEvents, trail log files in S3,
-local folders, the demo; CloudWatch Logs and Athena next) offers the explorer and the commands.
+local folders, CloudWatch Logs, Athena, the demo) offers the explorer and the commands.
 
 A source reads into the store, lazily: ``read`` fetches more of a filter's window (newest
 first) until ``enough()`` says the list has rows to show, ``cancelled()`` says the filter
@@ -132,6 +132,19 @@ def poll_filter(f: Filter, since: datetime) -> Filter:
     return f.with_window(max(f.since, since) if f.since else since, None)
 
 
+@runtime_checkable
+class Tails(Protocol):
+    """A source that serves follow polls itself, from a stream its backend pushes new events
+    down (CloudWatch Logs live tail), reading the window (``read_since``) only where the stream
+    can't vouch for everything since the previous poll."""
+
+    def tail(
+        self, store: Store, f: Filter, since: datetime, cancelled: Callable[[], bool] = never
+    ) -> bool:
+        """One follow poll, as ``poll``."""
+        ...
+
+
 def poll(
     store: Store,
     src: Source,
@@ -140,10 +153,25 @@ def poll(
     cancelled: Callable[[], bool] = never,
     max_reads: int = 50,
 ) -> bool:
-    """One follow poll of a source (the explorer's follow mode, ``trailtui watch``): refresh,
-    then read the filter's window from ``since`` to now into the store, whole (the store
-    drops what it holds). False when cancelled or left unfinished after ``max_reads`` reads;
-    raises SourceError."""
+    """One follow poll of a source (the explorer's follow mode, ``trailtui watch``): what is new
+    since ``since`` into the store, by the source's own stream where it has one (``Tails``),
+    else by ``read_since``. False when cancelled or left unfinished; raises SourceError."""
+    if isinstance(src, Tails):
+        return src.tail(store, f, since, cancelled)
+    return read_since(store, src, f, since, cancelled, max_reads)
+
+
+def read_since(
+    store: Store,
+    src: Source,
+    f: Filter,
+    since: datetime,
+    cancelled: Callable[[], bool] = never,
+    max_reads: int = 50,
+) -> bool:
+    """Refresh, then read the filter's window from ``since`` to now into the store, whole (the
+    store drops what it holds). False when cancelled or left unfinished after ``max_reads``
+    reads; raises SourceError."""
     src.refresh()
     pf = poll_filter(f, since)
     for _ in range(max_reads):

@@ -15,6 +15,11 @@ newest ``SETTLE`` of a read is not marked covered: events still on their way lan
 boto3 is imported lazily; the endpoint is boto3's (AWS_ENDPOINT_URL_CLOUDWATCH_LOGS...) unless
 the user passes one. Calls are paced to the FilterLogEvents quota (5 per second per account
 and region, shared by every group and worker); throttling is retried on the same nextToken.
+
+Followed (the explorer's follow mode, ``trailtui watch``), the source tails the groups with
+StartLiveTail (livetail.py) and drains the stream at each poll; FilterLogEvents reads the gap
+before the session started, and is polled instead wherever live tail is refused, broken or
+can't vouch for every event since the previous poll. ``Follow.how`` says which.
 """
 
 from __future__ import annotations
@@ -30,13 +35,17 @@ from typing import TYPE_CHECKING, Any
 from ..filter.language import Filter
 from ..filter.logs import LogsPlan, compile_filter
 from ..records.event import ParseError, loads, parse_record
-from .base import Follow, SourceError, never
+from .base import Follow, SourceError, never, read_since
+from .livetail import LIVE_EVERY, Group, LiveTails
 from .lookup import THROTTLE_ERRORS, RateLimiter, Target, friendly
 
 if TYPE_CHECKING:
+    from ..records.event import Event
     from ..store.store import Store
 
-RATE_PER_SECOND = 5.0  # FilterLogEvents: 5 transactions per second per account and region
+# FilterLogEvents: "five transactions per second (TPS) per AWS account or AWS Region", not
+# raisable (https://repost.aws/knowledge-center/cloudwatch-logs-throttling)
+RATE_PER_SECOND = 5.0
 # a burst of five, the next 1.1 s after the first of it: ~91% of the ceiling, with room for
 # the jitter between when a call leaves and when AWS counts it
 LIMITER = RateLimiter(RATE_PER_SECOND, margin=0.1)
@@ -48,6 +57,12 @@ FIRST_SLICE_MS = 15 * 60 * 1000
 MAX_SLICE_MS = 7 * 24 * 3600 * 1000
 SPARSE = 2_000  # a slice with fewer events than this makes the next one 4x wider
 LOGS_DAYS = 90  # a window with no start: the last 90 days
+# how the source is followed where live tail is not in use; the log time of a CloudTrail
+# record is its delivery, a few minutes after its eventTime
+POLLING = Follow(3.0, timedelta(minutes=10), "polling FilterLogEvents every 3 s")
+# what a log event that is not a CloudTrail record raises on the way to an Event (a deeply
+# nested JSON value raises RecursionError in json.loads)
+NOT_A_RECORD = (ParseError, ValueError, TypeError, RecursionError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +238,7 @@ class GroupReader:
             try:
                 rec = loads(item.get("message", ""))
                 events.append(parse_record(rec))
-            except (ParseError, ValueError, TypeError):
+            except NOT_A_RECORD:
                 self.stats.rejected += 1
         added = self.store.ingest(events, self.group.key, "logs").added if events else 0
         self.stats.pages += 1
@@ -302,13 +317,7 @@ class LogsSource:
     refreshable = True
     verifiable = False
     default_window = "24h"
-    # FilterLogEvents polled (StartLiveTail is not used: it needs an HTTP/2 event stream);
-    # the log time of a CloudTrail record is its delivery, a few minutes after its eventTime
-    follow: Follow | None = Follow(
-        3.0,
-        timedelta(minutes=10),
-        "polling FilterLogEvents every 3 s · CloudTrail delivers to the group within minutes",
-    )
+    live_tail = True  # followed with StartLiveTail where the endpoint allows it
 
     def __init__(
         self,
@@ -327,6 +336,69 @@ class LogsSource:
         self._filter: Filter | None = None
         self._clients: dict[tuple[str | None, str], Any] = {}
         self.failed: list[str] = []
+        self._follow: Follow | None = POLLING
+        self.live: LiveTails | None = None
+        self._tailed: tuple[Filter | None, str] = (None, "")  # the followed filter, its pattern
+        self.live_rejected: dict[str, int] = {}  # group key -> streamed events not CloudTrail
+
+    @property
+    def follow(self) -> Follow | None:
+        """How the source is followed now: by live tail alone (drained every ``LIVE_EVERY``), or by
+        polling FilterLogEvents (while live tail starts, reads the gap before it, or is not
+        to be had, and why)."""
+        base = self._follow
+        if base is None or not self.live_tail:
+            return base
+        if self.live is None:
+            return Follow(base.every, base.lag, f"{base.how}; starting live tail")
+        how, streamed = self.live.describe(base.how)
+        return Follow(min(base.every, LIVE_EVERY) if streamed else base.every, base.lag, how)
+
+    @follow.setter
+    def follow(self, value: Follow | None) -> None:
+        """How FilterLogEvents is polled (None: the source is not followed)."""
+        self._follow = value
+
+    def tail(
+        self, store: Store, f: Filter, since: datetime, cancelled: Callable[[], bool] = never
+    ) -> bool:
+        """One follow poll: drain the live tail sessions (started, replaced or retried as
+        due) into the store; read the window since ``since`` with FilterLogEvents too unless
+        the sessions vouch for everything since (``LiveTails.vouches``)."""
+        if not self.live_tail or self._follow is None:
+            return read_since(store, self, f, since, cancelled)
+        if self.live is None:
+            self.live = LiveTails(
+                self.groups, lambda g: make_client(g.profile, g.region, self.endpoint_url)
+            )
+        live = self.live
+        if self._tailed[0] != f:
+            self._tailed = (f, compile_filter(f).pattern)
+        live.ensure(self._tailed[1])
+        self.land(store, live.drain())
+        if live.vouches():
+            return True
+        started = time.monotonic()
+        done = read_since(store, self, f, since, cancelled)
+        if done:
+            live.read_done(started)
+        self.land(store, live.drain())
+        return done
+
+    def land(self, store: Store, items: Sequence[tuple[Group, str]]) -> int:
+        """Streamed log events into the store, under their group; how many were new."""
+        by: dict[str, list[Event]] = {}
+        for g, message in items:
+            try:
+                by.setdefault(g.key, []).append(parse_record(loads(message)))
+            except NOT_A_RECORD:
+                self.live_rejected[g.key] = self.live_rejected.get(g.key, 0) + 1
+        return sum(store.ingest(evs, key, "logs").added for key, evs in by.items())
+
+    def close(self) -> None:
+        """End the live tail sessions (they also end on their own, idle a minute)."""
+        if self.live is not None:
+            self.live.close()
 
     def scope(self, store: Store) -> list[int]:
         return [store.origin_id(g.key, "logs") for g in self.groups]
@@ -402,11 +474,19 @@ class LogsSource:
         throttled = sum(r.stats.throttled for r in rs)
         if throttled:
             text += f" · throttled {throttled}x"
+        problem = self.live.problem() if self.live is not None else ""
+        if problem:
+            text += f" · live tail: {problem}"
         return text
 
     def skipped(self) -> list[tuple[str, str]]:
-        return [
+        out = [
             (r.group.key, f"{r.stats.rejected} log events that are not CloudTrail records")
             for r in self.readers
             if r.stats.rejected
         ]
+        out += [
+            (key, f"{n} live tail events that are not CloudTrail records")
+            for key, n in self.live_rejected.items()
+        ]
+        return out

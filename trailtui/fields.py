@@ -262,6 +262,7 @@ CATALOGUE: tuple[Field, ...] = (
         lookup="AccessKeyId",
         lookup_rank=2,
         pivots=("accessKeyId",),
+        record=("userIdentity.accessKeyId",),
         athena=("useridentity.accesskeyid",),
     ),
     Field(
@@ -344,12 +345,18 @@ CATALOGUE: tuple[Field, ...] = (
         "usertype",
         "identity type: Root, IAMUser, AssumedRole, AWSService, ... (userIdentity.type)",
         "usertype:Root",
+        read=lambda ev: [ev.principal.type],
+        columns=("principal.type",),
+        facets=("principal.type",),
         record=("userIdentity.type",),
     ),
     Field(
         "invokedby",
         "the service that made the call for the principal (userIdentity.invokedBy)",
         "invokedby:ec2.amazonaws.com  -invokedby:*",
+        read=lambda ev: [ev.principal.invoked_by],
+        columns=("principal.invoked_by",),
+        facets=("principal.invoked_by",),
         record=("userIdentity.invokedBy",),
     ),
     Field(
@@ -426,6 +433,16 @@ COLUMN_PATHS: dict[str, str] = {
 _COLUMN_FIELDS = {
     k: replace(FIELDS[n], name=FIELDS[n].record[0], expand=None) for k, n in COLUMN_PATHS.items()
 }
+# paths the cache keeps as a column that no named field is exactly
+_COLUMN_FIELDS["useridentity.arn"] = Field(
+    "userIdentity.arn",
+    "the principal's ARN (userIdentity.arn)",
+    "userIdentity.arn:*assumed-role/Ops/*",
+    read=lambda ev: [ev.principal.arn],
+    columns=("principal.arn",),
+    facets=("principal.arn",),
+    record=("userIdentity.arn",),
+)
 
 
 @lru_cache(maxsize=1024)

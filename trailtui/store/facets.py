@@ -7,10 +7,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..fields import field_of, path_values, record_paths
-from ..filter.language import Filter
+from ..filter.language import Filter, Term, Value
 from ..filter.values import fold
 from ..records.event import loads
 from .db import Database
@@ -22,6 +23,9 @@ class Facets:
     def __init__(self, db: Database, queries: Queries) -> None:
         self.db = db
         self.queries = queries
+        # path completion's samples, by filter (and what the cache holds): the newest few
+        self._paths: dict[tuple[Any, ...], tuple[Counter[str], int]] = {}
+        self._values: dict[tuple[Any, ...], Counter[str]] = {}
 
     def histogram(
         self,
@@ -109,7 +113,7 @@ class Facets:
 
     # ------------------------------------------------------------------ raw records (sampled)
 
-    SAMPLE = 5000  # the newest events under the filter that path completion reads
+    SAMPLE = 2000  # the newest events under the filter that path completion reads
 
     def _sample(self, f: Filter | None, scope: Sequence[int] | None) -> list[Any]:
         out = []
@@ -129,12 +133,22 @@ class Facets:
     ) -> tuple[list[tuple[str, int]], int]:
         """The paths present in the newest SAMPLE events under the filter, starting with the
         prefix (any case), with how many of them hold each; and how many were read."""
-        recs = self._sample(f, scope)
-        counts: Counter[str] = Counter()
+        f = f or Filter()
+        top = self.db.one("SELECT max(id) FROM events")
+        key = (f.text, f.since, f.until, None if scope is None else tuple(scope), top[0])
+        got = self._paths.get(key)
+        if got is None:  # once per filter (and cache content): completion asks at every key
+            recs = self._sample(f, scope)
+            counts: Counter[str] = Counter()
+            for r in recs:
+                counts.update(record_paths(r))
+            got = self._paths[key] = (counts, len(recs))
+            if len(self._paths) > 8:
+                self._paths.pop(next(iter(self._paths)))
+        counts, n = got
         want = fold(prefix)
-        for r in recs:
-            counts.update(p for p in record_paths(r) if fold(p).startswith(want))
-        return sorted(counts.items(), key=lambda x: (-x[1], x[0]))[:limit], len(recs)
+        hits = [(p, c) for p, c in counts.items() if fold(p).startswith(want)]
+        return sorted(hits, key=lambda x: (-x[1], x[0]))[:limit], n
 
     def _raw_values(
         self,
@@ -145,12 +159,24 @@ class Facets:
         scope: Sequence[int] | None,
     ) -> list[tuple[str, int]]:
         """Values at a path in the newest SAMPLE events under the filter (one event once)."""
-        counts: Counter[str] = Counter()
+        f = f or Filter()
+        top = self.db.one("SELECT max(id) FROM events")
+        key = (path, f.text, f.since, f.until, None if scope is None else tuple(scope), top[0])
+        counts = self._values.get(key)
+        if counts is None:  # once per path and filter: completion asks at every key
+            counts = Counter()
+            # the newest events that hold the path, not the newest events
+            has = Term(path, (Value("glob", "*"),))
+            with_path = replace(f, terms=(*f.terms, has))
+            for r in self._sample(with_path, scope):
+                vals, _ = path_values(r, path)
+                counts.update({v for v in vals if v})
+            self._values[key] = counts
+            if len(self._values) > 8:
+                self._values.pop(next(iter(self._values)))
         want = fold(prefix)
-        for r in self._sample(f, scope):
-            vals, _ = path_values(r, path)
-            counts.update({v for v in vals if v and fold(v).startswith(want)})
-        return sorted(counts.items(), key=lambda x: (-x[1], x[0]))[:limit]
+        hits = [(v, c) for v, c in counts.items() if fold(v).startswith(want)]
+        return sorted(hits, key=lambda x: (-x[1], x[0]))[:limit]
 
     def _run(self, q: str, params: list[Any]) -> list[tuple[str, int]]:
         return [(str(v), int(n)) for v, n in self.db.all(q, params)]

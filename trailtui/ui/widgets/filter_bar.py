@@ -160,7 +160,8 @@ class FilterBar(Vertical):
                 if f.name.startswith(tok.prefix.lower())
             ]
             self._show(opts)
-            self._paths(self.request, tok.prefix, opts, self._rest(text, tok))
+            if "." in tok.prefix or not opts:  # a path, not one of the catalogue's names
+                self._paths(self.request, tok.prefix, opts, self._rest(text, tok))
             return
         fld = FIELDS.get(tok.field)
         if fld is not None and fld.kind == "time":

@@ -84,6 +84,7 @@ def test_reading_back_gives_the_same_filter() -> None:
         '(name:Stop* OR user:bob) -(source:ec2 region:us-east-1) NOT (a.b:/^x/ OR "two words")',
         'word "-dash" "or" "name:x" "(paren" a.b:"10.0.0.0/8" a.b:10.0.0.0/8',
         "((a OR b) (c OR (d -e)))",
+        "ip:::1/128 x.y:::1/128,2001:db8::/32",
     ]
     for text in texts:
         f = parse(text, NOW)

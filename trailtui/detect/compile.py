@@ -45,10 +45,9 @@ from ..filter.language import (
     Term,
     Value,
     Word,
+    expr_text,
     negate,
     parse,
-    quote,
-    quote_word,
 )
 from ..filter.values import compile_regex
 
@@ -239,15 +238,6 @@ def regex_value(v: Any) -> list[Value]:
     return out
 
 
-def _network_text(cidr: str) -> str:
-    """A network as a bare value the language reads as a CIDR (::1/128 -> its exploded form)."""
-    import ipaddress
-
-    net = ipaddress.ip_network(cidr, strict=False)
-    text = str(net)
-    return net.exploded if not text[:1].isalnum() else text
-
-
 def field_expr(fieldname: str, value: Any) -> Expr:
     """field = value (one value of a detection item, after its modifiers)."""
     from sigma.types import (
@@ -395,25 +385,6 @@ def condition_expr(node: Any, depth: int = 0) -> Expr:
 
 
 # ---------------------------------------------------------------------------- text
-
-
-def _value_text(v: Value) -> str:
-    if v.kind == "regex":
-        return "/" + v.text + "/"
-    if v.kind == "cidr":
-        return _network_text(v.text)
-    if v.kind in ("glob", "bool"):
-        return v.text
-    return quote(v.text)
-
-
-def expr_text(e: Expr) -> str:
-    if isinstance(e, Term):
-        return ("-" if e.negated else "") + e.field + ":" + ",".join(map(_value_text, e.values))
-    if isinstance(e, Word):
-        return ("-" if e.negated else "") + quote_word(e.text)
-    joined = (" OR " if e.op == "or" else " ").join(expr_text(x) for x in e.items)
-    return ("-" if e.negated else "") + "(" + joined + ")"
 
 
 def conjuncts(e: Expr) -> list[Expr]:

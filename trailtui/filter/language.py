@@ -205,7 +205,7 @@ def _classify(fieldname: str, raw: str, pos: int, text: str) -> Value:
 
 def _network(raw: str) -> str | None:
     """The network a bare value names (10.0.0.0/8), else None."""
-    if not raw[:1].isalnum() or (":" not in raw and "." not in raw):
+    if not (raw[:1].isalnum() or raw[:1] == ":") or (":" not in raw and "." not in raw):
         return None
     try:
         return str(ipaddress.ip_network(raw, strict=False))

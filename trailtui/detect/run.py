@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING
 
 from ..filter.language import Filter
 from ..store.codec import eid_text
+from ..store.db import Interrupted
+from ..store.queries import Plan
+from ..store.words import ChunkScan, matcher
 from .rules import Rule
 
 if TYPE_CHECKING:
@@ -90,15 +93,100 @@ def run(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Result]:
     """Every rule over the window (``window``: since/until, and any terms the rules are ANDed
-    with), in the order given. ``progress(done, total)`` after each rule."""
-    out = []
+    with), in the order given. ``progress(done, total)`` after each rule. The rules that only
+    the raw records answer (paths, keywords; no column to narrow them first) share one pass
+    over the chunks: each is decompressed once for all of them."""
+    out: dict[int, Result] = {}
+    shared: list[tuple[int, Plan]] = []
+    for i, rule in enumerate(rules):
+        try:
+            p = store.queries.plan(rule_filter(rule, window), scope)
+        except (sqlite3.Error, ValueError) as e:
+            out[i] = Result(rule, 0, None, None, (), f"the cache can't answer it: {e}")
+            continue
+        if p.raw and not p.terms and not p.raw_fields and not p.empty:
+            shared.append((i, p))
+    done = 0
     for i, rule in enumerate(rules):
         if cancelled is not None and cancelled():
             break
-        out.append(run_rule(store, rule, window, scope, cancelled))
+        if i in out or any(j == i for j, _ in shared):
+            continue
+        out[i] = run_rule(store, rule, window, scope, cancelled)
+        done += 1
         if progress is not None:
-            progress(i + 1, len(rules))
-    return out
+            progress(done, len(rules))
+    if shared and not (cancelled is not None and cancelled()):
+        found = _one_pass(store, [p for _, p in shared], cancelled)
+        for (i, _), hits in zip(shared, found, strict=True):
+            out[i] = _result(rules[i], hits)
+        if progress is not None:
+            progress(len(rules), len(rules))
+    return [out[i] for i in range(len(rules)) if i in out]
+
+
+def _result(rule: Rule, found: list[tuple[int, int]]) -> Result:
+    if not found:
+        return Result(rule, 0, None, None, ())
+    found.sort(key=_newest)
+    times = [t for _, t in found]
+    return Result(
+        rule, len(found), _when(min(times)), _when(max(times)), tuple(i for i, _ in found)
+    )
+
+
+def _one_pass(
+    store: Store, plans: Sequence[Plan], cancelled: Callable[[], bool] | None
+) -> list[list[tuple[int, int]]]:
+    """(id, ts) of each plan's events, reading every chunk once: the plans' line matchers on
+    it, then the rows of its lines; a plan's window and scope (its base) checked at the end."""
+    matchers = [matcher(p.raw) for p in plans]
+    found: list[list[tuple[int, int]]] = [[] for _ in plans]
+    # one scan of each chunk for every rule's needles: a rule whose needles the chunk lacks
+    # is not asked (each would scan the chunk again)
+    reqs = [m.requirements() for m in matchers]
+    needles = sorted({n for rs in reqs for r in rs for n in r})
+    index = {n: i for i, n in enumerate(needles)}
+    scan = ChunkScan(needles)
+    chunks = store.execute("SELECT id, first_event, n FROM chunks ORDER BY id")
+    reader = store.db.chunks
+    for k in range(0, len(chunks), 64):
+        if cancelled is not None and cancelled():
+            raise Interrupted("cancelled")
+        part = chunks[k : k + 64]
+        where = {int(c): (int(a), int(n)) for c, a, n in part}
+        for cid, ch in reader.many([int(c) for c, _, _ in part]):
+            present = scan.present(ch)
+            may = [
+                j
+                for j in range(len(matchers))
+                if all(any(index[n] in present for n in r) for r in reqs[j])
+            ]
+            hits = [(j, matchers[j].lines(ch)) for j in may]
+            hits = [(j, lines) for j, lines in hits if lines is None or lines]
+            if not hits:
+                continue
+            a, n = where[cid]
+            rows = store.execute(
+                "SELECT idx, id, ts FROM events WHERE id BETWEEN ? AND ? AND chunk = ?",
+                (a, a + n - 1, cid),
+            )
+            by_idx = {int(x): (int(i), int(t)) for x, i, t in rows}
+            for j, lines in hits:
+                if lines is None:
+                    found[j] += by_idx.values()
+                else:
+                    found[j] += [by_idx[x] for x in lines if x in by_idx]
+    for j, p in enumerate(plans):
+        if p.base != "1" and found[j]:  # the window, the scope
+            kept: list[tuple[int, int]] = []
+            ids = [i for i, _ in found[j]]
+            for b in range(0, len(ids), 20_000):
+                inlist = ",".join(map(str, ids[b : b + 20_000]))
+                q = f"SELECT e.id, e.ts FROM events e WHERE e.id IN ({inlist}) AND {p.base}"
+                kept += [(int(i), int(t)) for i, t in store.execute(q, p.base_params)]
+            found[j] = kept
+    return found
 
 
 def by_level(results: Sequence[Result]) -> list[Result]:

@@ -54,11 +54,19 @@ class Chunk:
     """A decompressed chunk: the records, one a line (where each line starts is found when
     first needed: most chunks a word scan reads hold no hit)."""
 
-    __slots__ = ("_starts", "data")
+    __slots__ = ("_folded", "_starts", "data")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
         self._starts: list[int] | None = None
+        self._folded: bytes | None = None
+
+    @property
+    def folded(self) -> bytes:
+        """The data in ASCII lower case (made once: every matcher of a pass reads it)."""
+        if self._folded is None:
+            self._folded = self.data.translate(LOWER)
+        return self._folded
 
     @property
     def starts(self) -> list[int]:  # line i is data[starts[i] : starts[i + 1] - 1]
@@ -151,7 +159,7 @@ class WordMatcher:
         if self._hs is not None:
             present = self._hs.present(data)
         else:
-            folded = data.translate(LOWER)
+            folded = ch.folded
             present = {i for i, w in enumerate(self.pos + self.neg) if w in folded}
         if any(i not in present for i in range(len(self.pos))):
             return set()
@@ -159,7 +167,7 @@ class WordMatcher:
         if not self.pos and not negs:
             return None
         if folded is None:
-            folded = data.translate(LOWER)
+            folded = ch.folded
         out: set[int] | None = None
         for w in self.pos:
             hit = _lines_with(folded, w, ch)
@@ -315,14 +323,19 @@ class LineMatcher:
             for _, reqs in self.pos:
                 if any(not any(self._ids[n] in present for n in req) for req in reqs):
                     return set()
-        folded = ch.data.translate(LOWER)
-        for _, reqs in self.pos:
-            for req in reqs:
-                hit = _lines_any(folded, req, ch)
-                out = hit if out is None else out & hit
-                if not out:
-                    return set()
+        folded = ch.folded
         starts = ch.starts
+        for _, reqs in self.pos:
+            if not reqs:
+                continue
+            # the last set says the most (the key and the value): its lines first, the
+            # others (the key alone) tested on those lines only
+            hit = _lines_any(folded, reqs[-1], ch)
+            out = hit if out is None else out & hit
+            for req in reqs[:-1]:
+                out = {i for i in out if any(n in folded[starts[i] : starts[i + 1]] for n in req)}
+            if not out:
+                return set()
         seen: dict[int, _Line] = {}
 
         def line(i: int) -> _Line:
@@ -359,6 +372,11 @@ class LineMatcher:
                 out = (set(range(ch.n)) if out is None else out) - drop
         return out
 
+    def requirements(self) -> list[frozenset[bytes]]:
+        """What a chunk must hold for any of its lines to match (each set: one of them)."""
+        words = [frozenset([w]) for w in self.words.pos] if self.words is not None else []
+        return words + [req for _, reqs in self.pos for req in reqs]
+
     def _holds(self, e: Expr, ln: _Line) -> bool:
         """One expression on one line (exactly)."""
         if isinstance(e, Word):
@@ -382,6 +400,22 @@ class LineMatcher:
             if all(any(n in ln.low for n in req) for req in reqs) and raw_term_match(t, ln.rec):
                 return False
         return True
+
+
+class ChunkScan:
+    """Which of many needles a chunk holds (caseless, one pass; Hyperscan when installed)."""
+
+    def __init__(self, needles: list[bytes]) -> None:
+        self.needles = needles
+        self._hs = _Hyperscan(needles) if needles and hyperscan_module() is not None else None
+
+    def present(self, ch: Chunk) -> set[int]:
+        if not self.needles:
+            return set()
+        if self._hs is not None:
+            return self._hs.present(ch.data)
+        folded = ch.folded
+        return {i for i, n in enumerate(self.needles) if n in folded}
 
 
 @lru_cache(maxsize=64)
@@ -452,7 +486,10 @@ class ChunkReader:
                     blobs.update((int(k), bytes(v)) for k, v in c.execute(q, part))
         for cid in chunks:
             blob = blobs.get(cid)
-            ch = self.put(cid, blob) if blob is not None else self.get(cid)
+            try:
+                ch = self.put(cid, blob) if blob is not None else self.get(cid)
+            except zstandard.ZstdError:  # a damaged chunk: its events read as missing
+                continue
             if ch is not None:
                 yield cid, ch
 

@@ -51,7 +51,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from ..fields import COLUMN_PATHS, FIELDS, Field, field_of
 from .athena_regex import Untranslatable, printable, regex
-from .language import Expr, Filter, Term, Value, Word, expr_text, negate, quote
+from .language import Expr, Filter, Term, Value, Word, de_morgan, expr_text, quote
 from .match import value_match
 
 DELIVERY_SLACK = timedelta(hours=1)  # a log file is delivered within this after its events
@@ -492,8 +492,7 @@ def compile_expr(e: Expr) -> str | None:
         if field_of(e.field).path:
             return None if e.negated else _path(e)
         return compile_term(e)
-    items = e.items if not e.negated else tuple(negate(x) for x in e.items)
-    op = e.op if not e.negated else ("or" if e.op == "and" else "and")
+    op, items = de_morgan(e)
     parts = [compile_expr(x) for x in items]
     if op == "and":
         got = [p for p in parts if p is not None]

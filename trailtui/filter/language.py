@@ -429,6 +429,14 @@ def negate(e: Expr) -> Expr:
     return Group(e.op, e.items, not e.negated)
 
 
+def de_morgan(g: Group) -> tuple[Literal["and", "or"], tuple[Expr, ...]]:
+    """A group without its NOT: the NOT taken one level down (NOT (a OR b) = -a AND -b), for
+    engines that can negate terms but not groups."""
+    if not g.negated:
+        return g.op, g.items
+    return ("or" if g.op == "and" else "and"), tuple(negate(x) for x in g.items)
+
+
 def _flat(e: Expr) -> list[Expr]:
     """The conjuncts of an expression (an AND group, not negated, opens up)."""
     if isinstance(e, Group) and e.op == "and" and not e.negated:

@@ -36,7 +36,7 @@ import re
 from dataclasses import dataclass
 
 from ..fields import COLUMN_PATHS, FIELDS
-from .language import Expr, Filter, Group, Term, Value, Word, expr_text, negate
+from .language import Expr, Filter, Group, Term, Value, Word, de_morgan, expr_text
 
 MAX_PATTERN = 1024  # FilterLogEvents filterPattern (botocore's model)
 MAX_REGEXES = 2  # regexes per filter pattern (CloudWatch Logs quotas)
@@ -414,8 +414,7 @@ def compile_expr(e: Expr) -> _Compiled | None:
         return _named_term(e)
     if isinstance(e, Word):
         return None
-    items = e.items if not e.negated else tuple(negate(x) for x in e.items)
-    op = e.op if not e.negated else ("or" if e.op == "and" else "and")
+    op, items = de_morgan(e)
     parts = [compile_expr(x) for x in items]
     if op == "and":
         got = [p for p in parts if p is not None]

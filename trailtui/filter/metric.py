@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..fields import field_of
-from .language import Expr, Filter, Term, Value, Word, expr_text, negate
+from .language import Expr, Filter, Term, Value, Word, de_morgan, expr_text
 
 MAX_PATTERN = 1024  # PutMetricFilter's filterPattern
 
@@ -126,8 +126,7 @@ def _expr(e: Expr, how: list[str]) -> str:
             f"free words ({expr_text(e)}): they search the whole event, which a metric filter "
             "can't; use field:value terms"
         )
-    items = e.items if not e.negated else tuple(negate(x) for x in e.items)
-    op = e.op if not e.negated else ("or" if e.op == "and" else "and")
+    op, items = de_morgan(e)
     return "(" + (" && " if op == "and" else " || ").join(_expr(x, how) for x in items) + ")"
 
 

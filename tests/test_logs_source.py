@@ -133,7 +133,7 @@ def test_coverage_serves_a_second_visit(fake_logs: FakeLogs, tmp_path: Path) -> 
 def test_throttling_loses_and_duplicates_nothing(fake_logs: FakeLogs, tmp_path: Path) -> None:
     fake_logs.put_records(A, "us-east-1", GROUP, records(A, "us-east-1", 250))
     fake_logs.rate = 2.0  # stricter than the client expects: throttles keep coming
-    fake_logs.scan_cap = 40
+    fake_logs.scan_cap = 20  # 13 pages at 20 calls/s against 2/s: throttled even when loaded
     store = Store(tmp_path / "c.sqlite")
     r = _reader(store, limiter=RateLimiter(20))
     assert read_groups([r]) == []

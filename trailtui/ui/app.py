@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -88,6 +89,13 @@ def pivot_term(path: Sequence[str | int], value: Any) -> str:
     if fieldname:
         return f"{fieldname}:{quote(text)}"
     return quote(text)
+
+
+def _warm_screens() -> None:
+    import importlib
+
+    for name in ("help", "bookmarks", "history", "who", "prompt", "export"):
+        importlib.import_module(f"{__package__}.screens.{name}")
 
 
 class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
@@ -252,6 +260,9 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
             # what exists now (Textual, the widgets, the modules) lives as long as the app: out
             # of the collector's sight, so a full collection doesn't rescan it between keys
             gc.freeze()
+            # the screens a first key opens, imported while the user reads the first window
+            # (not on the first ?, b or h: without cached bytecode that is a visible wait)
+            threading.Thread(target=_warm_screens, name="trailtui-warm", daemon=True).start()
 
     def on_event_list_highlighted(self, msg: EventList.Highlighted) -> None:
         if self.closing():

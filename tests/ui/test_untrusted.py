@@ -122,6 +122,10 @@ async def test_keys_stay_responsive_with_a_slow_source(demo_db: Path) -> None:
     store = SlowStore(demo_db)
     app = TrailApp(store, None, "slow")
     async with app.run_test(size=(120, 40)) as pilot:
+        # the app's own start first (its first layout, ~0.3 s): no store call on the way either
+        t = time.perf_counter()
+        await pilot.pause()
+        assert time.perf_counter() - t < 2.0
         waits: list[float] = []
 
         async def press(*keys: str) -> None:

@@ -68,6 +68,8 @@ class Database:
         self._idle: list[sqlite3.Connection] = []
         self._conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._busy: set[int] = set()  # ids of the connections in use
+        self._closed = False
         if not readonly:
             ensure_private_dir(self.path.parent)
             if not self.path.exists():
@@ -80,18 +82,29 @@ class Database:
 
     @contextmanager
     def conn(self) -> Iterator[sqlite3.Connection]:
-        """A connection from the pool, back in the pool afterwards."""
+        """A connection from the pool, back in the pool afterwards (closed then, when the
+        cache was closed while it was in use: closing it under a running statement crashes
+        the process)."""
         with self._lock:
+            if self._closed:
+                raise StoreError(f"the cache {self.path} is closed")
             c = self._idle.pop() if self._idle else None
         if c is None:
             c = self._connect()
+        with self._lock:
+            self._busy.add(id(c))
         try:
             yield c
         finally:
             if c.in_transaction:
-                c.rollback()
+                with contextlib.suppress(sqlite3.Error):
+                    c.rollback()
             with self._lock:
-                if c in self._conns:
+                self._busy.discard(id(c))
+                if self._closed:
+                    with contextlib.suppress(sqlite3.Error):
+                        c.close()
+                elif c in self._conns:
                     self._idle.append(c)
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -173,10 +186,14 @@ class Database:
                 c.set_progress_handler(None, 0)
 
     def close(self) -> None:
+        """Close the idle connections now, those in use (another thread's statement) as they
+        come back; no connection is handed out after."""
         with self._lock:
+            self._closed = True
             for c in self._conns:
-                with contextlib.suppress(sqlite3.Error):
-                    c.close()
+                if id(c) not in self._busy:
+                    with contextlib.suppress(sqlite3.Error):
+                        c.close()
             self._conns.clear()
             self._idle.clear()
         self.chunks.clear()

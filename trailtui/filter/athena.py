@@ -49,9 +49,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from ..fields import COLUMN_PATHS, FIELDS, Field, field_of
+from ..fields import FIELDS, Field, field_of
 from .athena_regex import Untranslatable, printable, regex
-from .language import Expr, Filter, Term, Value, Word, de_morgan, expr_text, quote
+from .language import Expr, Filter, Term, Value, Word, de_morgan, expr_text, quote, widened
 from .match import value_match
 
 DELIVERY_SLACK = timedelta(hours=1)  # a log file is delivered within this after its events
@@ -484,14 +484,12 @@ def compile_expr(e: Expr) -> str | None:
     if isinstance(e, Word):
         return _word(e.text, e.negated)
     if isinstance(e, Term):
-        name = COLUMN_PATHS.get(e.field.lower()) if e.field not in FIELDS else None
-        if name is not None:
-            if e.negated and FIELDS[name].expand is not None:
-                return None  # the field's wider spellings would narrow the negation
-            return compile_term(Term(name, e.values, e.negated))
-        if field_of(e.field).path:
-            return None if e.negated else _path(e)
-        return compile_term(e)
+        t = widened(e)
+        if t is None:
+            return None
+        if field_of(t.field).path:
+            return None if t.negated else _path(t)
+        return compile_term(t)
     op, items = de_morgan(e)
     parts = [compile_expr(x) for x in items]
     if op == "and":

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from ..fields import FIELDS, RECORD_KEYS_FOLDED
+from ..fields import COLUMN_PATHS, FIELDS, RECORD_KEYS_FOLDED
 from .values import compile_regex
 
 ValueKind = Literal["exact", "glob", "regex", "cidr", "bool"]
@@ -427,6 +427,18 @@ def negate(e: Expr) -> Expr:
     if isinstance(e, Word):
         return Word(e.text, not e.negated)
     return Group(e.op, e.items, not e.negated)
+
+
+def widened(t: Term) -> Term | None:
+    """A column path as the catalogue field it is (eventName:x -> name:x), for engines that
+    select a superset: that field's value spellings only widen a positive term, but would
+    narrow a negated one (then None: the caller can't narrow by it). Any other term as is."""
+    name = COLUMN_PATHS.get(t.field.lower()) if t.field not in FIELDS else None
+    if name is None:
+        return t
+    if t.negated and FIELDS[name].expand is not None:
+        return None
+    return Term(name, t.values, t.negated)
 
 
 def de_morgan(g: Group) -> tuple[Literal["and", "or"], tuple[Expr, ...]]:

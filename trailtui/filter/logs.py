@@ -35,8 +35,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..fields import COLUMN_PATHS, FIELDS
-from .language import Expr, Filter, Group, Term, Value, Word, de_morgan, expr_text
+from ..fields import FIELDS
+from .language import Expr, Filter, Group, Term, Value, Word, de_morgan, expr_text, widened
 
 MAX_PATTERN = 1024  # FilterLogEvents filterPattern (botocore's model)
 MAX_REGEXES = 2  # regexes per filter pattern (CloudWatch Logs quotas)
@@ -392,26 +392,13 @@ def _rank(t: Term) -> tuple[int, int]:
     return (1 if t.negated else 0, order)
 
 
-def _named(t: Term) -> Term:
-    """A path the catalogue reads as one of its fields (eventName -> name:): that field's
-    pattern, whose values' spellings only widen it."""
-    name = COLUMN_PATHS.get(t.field.lower()) if t.field not in FIELDS else None
-    return Term(name, t.values, t.negated) if name else t
-
-
-def _named_term(t: Term) -> _Compiled | None:
-    named = _named(t)
-    if named is not t and t.negated and FIELDS[named.field].expand is not None:
-        return None  # not any of the wider spellings would narrow too much
-    return compile_term(named)
-
-
 def compile_expr(e: Expr) -> _Compiled | None:
     """A pattern selecting a superset of what the expression matches (None: it can't
     narrow anything). A NOT goes down to the terms (De Morgan), whose negations are
     supersets already; an AND keeps what narrows, an OR needs every side."""
     if isinstance(e, Term):
-        return _named_term(e)
+        t = widened(e)
+        return None if t is None else compile_term(t)
     if isinstance(e, Word):
         return None
     op, items = de_morgan(e)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from ..filter.language import Filter
 from ..filter.logs import LogsPlan, compile_filter
 from ..records.event import ParseError, loads, parse_record
+from ..store.db import StoreError
 from .base import Follow, SourceError, never, read_since
 from .livetail import LIVE_EVERY, Group, LiveTails
 from .lookup import THROTTLE_ERRORS, RateLimiter, Target, friendly
@@ -292,7 +293,7 @@ def read_groups(
                     continue
                 try:
                     r.next_page(cancelled)
-                except SourceError as e:
+                except (SourceError, StoreError) as e:  # StoreError: the cache was closed
                     with lock:
                         errors.append(str(e))
                     live.remove(r)

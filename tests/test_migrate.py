@@ -1,6 +1,8 @@
 """A version 2 cache (tests/data/cache-v2.sqlite, written by the v2 store) is converted on first
 open: every event, its exact record, its origins, what was read and rejected, coverage and
-settings; in a new file renamed over the old one, so a failure leaves the old cache intact."""
+settings; in a new file renamed over the old one, so a failure leaves the old cache intact.
+A version 3 cache (tests/data/cache-v3.sqlite, written by the v3 store) gains its postings in
+place, in one transaction."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from trailtui.store.codec import raw_record_bytes
 from trailtui.store.store import SCHEMA_VERSION, Store
 
 FIXTURE = Path(__file__).parent / "data" / "cache-v2.sqlite"
+FIXTURE_V3 = Path(__file__).parent / "data" / "cache-v3.sqlite"
 
 
 def _v2(path: Path) -> dict[str, object]:
@@ -54,7 +57,7 @@ def test_a_v2_cache_is_converted_on_first_open(
     events = old["events"]
     assert isinstance(events, dict) and len(events) > 30
     s = Store(path)
-    assert "converting the cache to version 3" in capsys.readouterr().err
+    assert f"converting the cache to version {SCHEMA_VERSION}" in capsys.readouterr().err
     assert s.get_meta("schema_version") == str(SCHEMA_VERSION)
     assert s.total() == len(events)
     rows = s.window(parse(""), 0, 1000)
@@ -108,4 +111,62 @@ def test_a_failed_conversion_leaves_the_v2_cache_as_it_was(
     monkeypatch.undo()
     s = Store(path)  # converted the next time
     assert s.total() == len(_v2(FIXTURE)["events"])  # type: ignore[arg-type]
+    s.close()
+
+
+def _answers(s: Store) -> dict[str, list[str]]:
+    filters = ["", "name:AssumeRole", "ip:10.0.0.0/8", "-name:Describe*", "region:us-east-1"]
+    return {f: [r.event_id for r in s.window(parse(f), 0, 1000)] for f in filters}
+
+
+def test_a_v3_cache_gains_its_postings_on_first_open(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "events.sqlite"
+    shutil.copy(FIXTURE_V3, path)
+    ro = Store(path, readonly=True)  # read-only: answered without postings, nothing written
+    assert ro.get_meta("schema_version") == "3"
+    before = _answers(ro)
+    assert before["name:AssumeRole"] and before[""]
+    ro.close()
+    s = Store(path)
+    assert "indexing the cache" in capsys.readouterr().err
+    assert s.get_meta("schema_version") == str(SCHEMA_VERSION) == "4"
+    assert _answers(s) == before
+    with s.db.conn() as c:
+        n = c.execute("SELECT count(*) FROM postings").fetchone()[0]
+        want = c.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT kind, chunk FROM events)"
+        ).fetchone()[0]
+        got = c.execute("SELECT count(*) FROM postings WHERE col = 0").fetchone()[0]
+    assert n > 0 and got == want
+    s.close()
+    s = Store(path)  # the second open indexes nothing
+    assert "indexing" not in capsys.readouterr().err
+    s.close()
+
+
+def test_a_failed_v3_upgrade_leaves_version_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "events.sqlite"
+    shutil.copy(FIXTURE_V3, path)
+
+    def boom(done: int, total: int) -> None:
+        raise OSError("disk full")
+
+    db = migrate.Database(path)
+    try:
+        with pytest.raises(OSError, match="disk full"):
+            migrate.add_postings(db, boom)
+    finally:
+        db.close()
+    c = sqlite3.connect(path)
+    try:
+        assert c.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "3"
+        assert c.execute("SELECT 1 FROM sqlite_master WHERE name = 'postings'").fetchone() is None
+    finally:
+        c.close()
+    s = Store(path)  # upgraded the next time
+    assert s.get_meta("schema_version") == "4"
     s.close()

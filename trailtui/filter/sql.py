@@ -16,7 +16,7 @@ from typing import Any
 
 from ..fields import Field, field_of
 from ..store.codec import eid_key
-from ..store.schema import EVENT_DICTS
+from ..store.schema import EVENT_DICTS, POSTED
 from .language import Expr, Filter, Group, Term, Value, Word, expr_text
 from .values import glob_like, network
 
@@ -32,6 +32,9 @@ class SQL:
     raw: str = ""
     # dictionary queries of the positive terms: when one finds no row, nothing matches
     probes: list[tuple[str, list[Any]]] = field(default_factory=list)
+    # the positive terms on one dictionary column: (the column's number in POSTED, the query
+    # of the value ids, its params); the chunks whose postings hold none of them can't match
+    postings: list[tuple[int, str, list[Any]]] = field(default_factory=list)
     raw_fields: bool = False  # some condition of base is read from the raw records
     terms: int = 0  # how many conditions base has (not time, not the raw ones)
 
@@ -80,6 +83,7 @@ def _eid_cond(fld: Field, v: Value, params: list[Any]) -> str:
 def _term_sql(t: Term, sql: SQL, params: list[Any], top: bool = True) -> str:
     fld = field_of(t.field)
     probe: tuple[str, list[Any]] | None = None
+    posting: tuple[int, str, list[Any]] | None = None
     if fld.raw:
         # the raw record, a chunk at a time (store/words.py): the term, not negated, as text
         sql.raw_fields = True
@@ -92,6 +96,7 @@ def _term_sql(t: Term, sql: SQL, params: list[Any], top: bool = True) -> str:
         conds = f"d.{dcol} IN ({','.join('?' * len(local))})"
         cond = f"e.{ecol} IN (SELECT d.id FROM {table} d WHERE {conds})"
         probe = (f"SELECT 1 FROM {table} d WHERE {conds} LIMIT 1", local)
+        posting = (POSTED.index(ecol), f"SELECT d.id FROM {table} d WHERE {conds}", local)
         params.extend(local)
     elif fld.resource_column:
         table = "rnames" if fld.resource_column == "name" else "rtypes"
@@ -121,6 +126,7 @@ def _term_sql(t: Term, sql: SQL, params: list[Any], top: bool = True) -> str:
             parts.append(f"e.{ecol} IN (SELECT d.id FROM {table} d WHERE {conds})")
             if len(groups) == 1:
                 probe = (f"SELECT 1 FROM {table} d WHERE {conds} LIMIT 1", local)
+                posting = (POSTED.index(ecol), f"SELECT d.id FROM {table} d WHERE {conds}", local)
             params.extend(local)
         cond = " OR ".join(parts)
     else:
@@ -129,6 +135,8 @@ def _term_sql(t: Term, sql: SQL, params: list[Any], top: bool = True) -> str:
         return f"NOT COALESCE(({cond}), 0)"
     if probe is not None and top:
         sql.probes.append(probe)
+    if posting is not None and top:
+        sql.postings.append(posting)
     return f"({cond})"
 
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Sequence
-from itertools import chain
+from itertools import chain, repeat
 from typing import Any
 
 from ..filter.values import ipv4_int
 from .batch import TABLES, FileBatch, FileRecord, IngestStats
 from .db import Database
 from .origins import ensure_origin, roots
-from .schema import DICTS
+from .schema import DICTS, POSTED
 
 _PROBE = 500  # eventIDs per dedupe query
 
@@ -71,6 +71,17 @@ def _insert_many(c: sqlite3.Connection, head: str, width: int, rows: list[tuple[
         )
     if full < len(rows):
         c.executemany(f"{head} {one}", rows[full:])
+
+
+def _post(c: sqlite3.Connection, events: list[tuple[Any, ...]]) -> None:
+    """The postings of these event rows: (column, value, chunk) once each. An event that
+    turns out to be cached already may leave one that holds nothing: postings are a
+    superset, a filter still checks every row they lead to."""
+    chunks = [e[4] for e in events]
+    got: set[tuple[int, int, int]] = set()
+    for col in range(len(POSTED)):
+        got.update(zip(repeat(col, len(events)), [e[6 + col] for e in events], chunks, strict=True))
+    _insert_many(c, "INSERT OR IGNORE INTO postings VALUES", 3, sorted(got))
 
 
 class Writer:
@@ -207,6 +218,7 @@ class Writer:
             plans.append((b, st, oid, g, event_of, cbase))
         before = c.total_changes
         _insert_many(c, "INSERT OR IGNORE INTO events VALUES", 14, events)
+        _post(c, events)
         missing: dict[int, tuple[int, int]] = {}  # optimistic id -> the cached event's
         if c.total_changes - before != len(events):
             have = {

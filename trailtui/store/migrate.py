@@ -1,5 +1,6 @@
-"""Opening a cache: its version checked, a new one created, and a version 2 cache (one wide row
-and one compressed record per event) converted to version 3.
+"""Opening a cache: its version checked, a new one created, a version 2 cache (one wide row
+and one compressed record per event) converted to the current layout, and a version 3 cache
+given its postings (version 4: the chunks that hold each value; one transaction, in place).
 
 The conversion writes a new file beside the old one and renames it over the old one only when
 it is complete, so a crash (or kill -9) at any moment leaves either the old cache, which is
@@ -32,7 +33,7 @@ from .codec import eid_key, raw_record_bytes
 from .db import Database, StoreError
 from .ingest import Writer, clean
 from .origins import like_prefix
-from .schema import NEWEST_TABLE, SCHEMA, SCHEMA_VERSION
+from .schema import NEWEST_TABLE, POSTED, SCHEMA, SCHEMA_VERSION
 
 Progress = Callable[[int, int], None]  # (events converted, events in all)
 
@@ -71,6 +72,28 @@ def create_schema(db: Database) -> None:
             + f"INSERT OR REPLACE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');"
             + "COMMIT;"
         )
+
+
+def add_postings(db: Database, progress: Progress | None = None) -> None:
+    """Version 3 -> 4: the postings, from the events already cached (one transaction: a crash
+    leaves version 3, which is upgraded again next time)."""
+    with db.write() as c:
+        row = c.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None or row[0] != "3":  # another process did it meanwhile
+            return
+        total = len(POSTED)
+        c.execute(
+            "CREATE TABLE IF NOT EXISTS postings (col INTEGER NOT NULL, value INTEGER NOT NULL, "
+            "chunk INTEGER NOT NULL, PRIMARY KEY (col, value, chunk)) WITHOUT ROWID"
+        )
+        for i, col in enumerate(POSTED):
+            c.execute(
+                f"INSERT OR IGNORE INTO postings SELECT DISTINCT {i}, {col}, chunk FROM events "
+                f"ORDER BY 2, 3"
+            )
+            if progress is not None:
+                progress(i + 1, total)
+        c.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
 
 
 _V2_EVENTS = (

@@ -42,6 +42,7 @@ def _threads() -> ThreadPoolExecutor:
 
 INDEX_BUDGET = 0.04  # s: walking the ts index longer than this means the filter is rare
 CANDIDATES = 200_000  # rows of field terms the word scan tests one by one, at most
+MAX_RANGES = 400  # id ranges in one WHERE (SQLite's expressions nest at most 1000 deep)
 
 LIST_SQL = (
     "SELECT e.id AS id, e.eid AS eid, e.eid_text AS eid_text, e.ts AS ts, k.name AS name, "
@@ -86,6 +87,10 @@ class Plan:
     terms: int = 0  # field terms (not time, not words, not scope)
     empty: bool = False  # certain to match nothing
     indexed: bool = False  # the ts index alone answers it (no filter, or only a time window)
+    # the chunks that may hold a match (their postings hold a value of every positive term on
+    # a dictionary column), when that is few of them; None: any chunk may
+    chunks: set[int] | None = None
+    narrowed: bool = False  # where reads only those chunks' rows (few enough ranges)
     since: int | None = None
     until: int | None = None
 
@@ -109,6 +114,7 @@ class Queries:
         self.db = db
         self._scans: dict[tuple[Any, ...], _Scan] = {}
         self._scan_lock = threading.Lock()
+        self._postings: bool | None = None  # a version 3 cache opened read-only has none
 
     # ------------------------------------------------------------------ plans
 
@@ -125,7 +131,64 @@ class Queries:
             p.base = sc if base == "1" else f"{base} AND {sc}"
         p.empty = sc == "0" or any(self.db.one(q, ps) is None for q, ps in sql.probes)
         p.indexed = not sc and not sql.terms and not sql.raw
+        if not p.empty and sql.postings and self._has_postings():
+            p.chunks = self._posted(sql.postings)
+            if p.chunks is not None and not p.chunks:
+                p.empty = True
+            elif p.chunks is not None:
+                ranges = self._ranges(p.chunks)
+                if ranges:  # (base stays whole: the chunk scan reads its chunks' ranges)
+                    p.where = f"({ranges}) AND {p.where}"
+                    p.narrowed = True
         return p
+
+    def _has_postings(self) -> bool:
+        if self._postings is None:
+            q = "SELECT 1 FROM sqlite_master WHERE name = 'postings'"
+            self._postings = self.db.one(q) is not None
+        return self._postings
+
+    def _posted(self, postings: list[tuple[int, str, list[Any]]]) -> set[int] | None:
+        """The chunks whose postings hold a value of every term (None: too many to be worth
+        reading alone; each term's look-up stops past that many)."""
+        top = self.db.one("SELECT count(*) FROM chunks")
+        cap = max(64, int(top[0] if top else 0) // 4)
+        chosen: set[int] | None = None
+        for col, ids, params in postings:
+            rows = self.db.all(
+                f"SELECT DISTINCT chunk FROM postings WHERE col = {col} AND value IN ({ids}) "
+                f"LIMIT {cap + 1}",
+                params,
+            )
+            if len(rows) > cap:
+                continue
+            got = {int(r[0]) for r in rows}
+            chosen = got if chosen is None else chosen & got
+            if not chosen:
+                break
+        return chosen
+
+    def _ranges(self, chunks: set[int]) -> str:
+        """The chunks' event ids as an OR of id ranges (adjacent ones merged); '' when that
+        would be more than SQL takes in one expression."""
+        spans = self._spans(chunks)
+        if len(spans) > MAX_RANGES:
+            return ""
+        return " OR ".join(f"e.id BETWEEN {a} AND {b}" for a, b in spans)
+
+    def _spans(self, chunks: set[int]) -> list[tuple[int, int]]:
+        rows = self.db.all(
+            f"SELECT first_event, n FROM chunks WHERE id IN ({','.join(map(str, chunks))}) "
+            "ORDER BY first_event"
+        )
+        spans: list[tuple[int, int]] = []
+        for first, n in rows:
+            a, b = int(first), int(first) + int(n) - 1
+            if spans and a <= spans[-1][1] + 1:
+                spans[-1] = (spans[-1][0], max(b, spans[-1][1]))
+            else:
+                spans.append((a, b))
+        return spans
 
     def where(self, f: Filter, scope: Sequence[int] | None) -> tuple[str, list[Any]]:
         p = self.plan(f, scope)
@@ -143,7 +206,9 @@ class Queries:
         """(id, ts) of the matching events, newest first."""
         if p.empty or limit == 0:
             return []
-        if p.raw or p.raw_fields:
+        # the chunk scan: newest chunks first, stopping once the page is certain
+        scan = p.chunks is not None and (limit is not None or not p.narrowed)
+        if p.raw or p.raw_fields or scan:
             end = None if limit is None else offset + limit
             with self._scan_lock:
                 found = self._scan(p, end, cancelled)
@@ -151,9 +216,11 @@ class Queries:
         tail = " LIMIT ? OFFSET ?"
         params = [*p.params, -1 if limit is None else limit, offset]
         q = f"SELECT e.id, e.ts FROM events e {{hint}} WHERE {p.where} ORDER BY e.ts DESC, e.id DESC"
-        if p.indexed or limit is None:
+        if p.indexed or limit is None or p.narrowed:
+            hint = "NOT INDEXED" if p.narrowed else ""  # the ranges, not the ts index
             with self.db.reading(cancelled) as c:
-                return [(int(a), int(b)) for a, b in c.execute(q.format(hint="") + tail, params)]
+                rows = c.execute(q.format(hint=hint) + tail, params)
+                return [(int(a), int(b)) for a, b in rows]
         try:
             with self.db.reading(cancelled, INDEX_BUDGET) as c:
                 return [(int(a), int(b)) for a, b in c.execute(q.format(hint="") + tail, params)]
@@ -230,7 +297,9 @@ class Queries:
         st = self._scans.get(key)
         if st is None:
             st = _Scan([], 0, self._chunks(p))
-            if p.terms and not p.raw_fields:
+            if p.chunks is not None:
+                st.chunks = [c for c in st.chunks if c[0] in p.chunks]
+            if p.raw and p.terms and not p.raw_fields and p.chunks is None:
                 st.candidates = self._candidates(p, cancelled)
                 if st.candidates is not None:
                     st.chunks = [c for c in st.chunks if c[0] in st.candidates]
@@ -319,9 +388,19 @@ class Queries:
         p = self.plan(f, scope)
         if p.empty:
             return 0
+        q = f"SELECT count(*) FROM events e WHERE {p.where}"
+        if p.chunks is None or p.narrowed:
+            with self.db.reading(cancelled) as c:
+                return int(c.execute(q, p.params).fetchone()[0])
+        spans = self._spans(p.chunks)  # too many ranges for one statement: a few at a time
+        n = 0
         with self.db.reading(cancelled) as c:
-            q = f"SELECT count(*) FROM events e WHERE {p.where}"
-            return int(c.execute(q, p.params).fetchone()[0])
+            step = max(MAX_RANGES, 1)
+            for i in range(0, len(spans), step):
+                part = " OR ".join(f"e.id BETWEEN {a} AND {b}" for a, b in spans[i : i + step])
+                q = f"SELECT count(*) FROM events e WHERE ({part}) AND {p.where}"
+                n += int(c.execute(q, p.params).fetchone()[0])
+        return n
 
     def index_of(
         self, f: Filter, rowid: int, ts: int, scope: Sequence[int] | None = None

@@ -3,14 +3,16 @@
 An event is a narrow row of small integers: its time, where its raw record lives (a line of a
 compressed chunk), and ids into dictionary tables that hold each distinct value once (event
 kinds, principals, regions, accounts, keys, IPs, agents, error codes, resource names and
-types). Only the time and the eventID are indexed; the rest is scanned (a few hundred ms over
-a million rows) or answered from the small dictionaries. Raw records are kept exactly
+types). Only the time and the eventID are indexed; the chunks holding each dictionary value are
+listed (postings: a few entries per chunk), so a rare value reads only those chunks' rows;
+a common one is scanned (a few hundred ms over a million rows) or answered from the small
+dictionaries. Raw records are kept exactly
 (secrets redacted), one zstd frame per source file or page: see codec.py.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: postings (3 had none: opening one adds them)
 
 # dictionary tables: name -> value columns (each distinct tuple once; `id` is what events hold)
 DICTS: dict[str, tuple[str, ...]] = {
@@ -46,6 +48,11 @@ EVENT_DICTS: dict[str, str] = {
     "agent": "agents",
     "error": "errors",
 }
+
+# postings: which chunks hold an event with a given value of these columns (the column's
+# number here, the value's id, the chunk), a few entries per chunk: a filter on a rare value
+# (an IP, a key, a principal, an event name) reads only the chunks' rows that may hold it
+POSTED: tuple[str, ...] = tuple(EVENT_DICTS)
 
 
 def _dict_ddl(table: str, cols: tuple[str, ...]) -> str:
@@ -141,6 +148,12 @@ CREATE TABLE IF NOT EXISTS extra_origins (
     event INTEGER NOT NULL,
     origin INTEGER NOT NULL,
     PRIMARY KEY (event, origin)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS postings (
+    col INTEGER NOT NULL,
+    value INTEGER NOT NULL,
+    chunk INTEGER NOT NULL,
+    PRIMARY KEY (col, value, chunk)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS coverage (
     source TEXT NOT NULL,

@@ -26,7 +26,7 @@ from .coverage import Coverage, Coverages
 from .db import Database, StoreError
 from .facets import Facets
 from .ingest import Writer
-from .migrate import convert_v2, create_schema, schema_version
+from .migrate import add_postings, convert_v2, create_schema, schema_version
 from .origins import Origins
 from .queries import Queries, Row
 from .schema import SCHEMA_VERSION
@@ -42,18 +42,19 @@ __all__ = [
 ]
 
 
-def _progress_bar(done: int, total: int) -> None:
-    """The v2 conversion's progress on stderr."""
-    if not sys.stderr.isatty() and done < total:
-        return
-    pct = 100 * done // max(total, 1)
-    bar = "#" * (pct // 4)
-    end = "\n" if done >= total else ""
-    sys.stderr.write(
-        f"\rtrailtui: converting the cache to version {SCHEMA_VERSION} "
-        f"[{bar:<25}] {done:,}/{total:,} events{end}"
-    )
-    sys.stderr.flush()
+def _progress_bar(what: str, unit: str) -> Callable[[int, int], None]:
+    """A conversion's progress on stderr ("trailtui: <what> [####   ] done/total <unit>")."""
+
+    def show(done: int, total: int) -> None:
+        if not sys.stderr.isatty() and done < total:
+            return
+        pct = 100 * done // max(total, 1)
+        bar = "#" * (pct // 4)
+        end = "\n" if done >= total else ""
+        sys.stderr.write(f"\rtrailtui: {what} [{bar:<25}] {done:,}/{total:,} {unit}{end}")
+        sys.stderr.flush()
+
+    return show
 
 
 class Store:
@@ -72,10 +73,16 @@ class Store:
                 raise StoreError(
                     f"cache {self.path} is version 2: open it once with trailtui to convert it"
                 )
-            convert_v2(self.path, _progress_bar)
+            convert_v2(
+                self.path,
+                _progress_bar(f"converting the cache to version {SCHEMA_VERSION}", "events"),
+            )
             db = Database(self.path, readonly)
             version = schema_version(db)
-        if version is not None and version != SCHEMA_VERSION:
+        if version == 3 and not readonly:
+            add_postings(db, _progress_bar(f"indexing the cache {self.path} (once)", "columns"))
+            version = schema_version(db)
+        if version is not None and version != SCHEMA_VERSION and not (version == 3 and readonly):
             db.close()
             raise StoreError(
                 f"cache {self.path} has schema version {version}, this trailtui uses "

@@ -328,6 +328,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="the JSON `aws cloudtrail list-public-keys` prints (for an offline machine)",
     )
+    v.add_argument(
+        "--cache",
+        type=Path,
+        metavar="PATH",
+        help="the cache each log file's result is kept in (the explorer's detail view and case "
+        "exports say whether an event's file was validated)",
+    )
     _add_live_args(v)
 
     g = sub.add_parser(

@@ -1,5 +1,6 @@
-"""Can I trust this window? ``trailtui gaps`` and the tampering warning the headless commands
-print on stderr."""
+"""Can I trust this window? ``trailtui gaps`` (delivery gaps of trail files; what LookupEvents
+and CloudWatch Logs could not fetch), the tampering warning the headless commands print on
+stderr, and keeping what ``verify`` found of each log file in the cache."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from .opening import Opened, open_sources, read_headless
 
 if TYPE_CHECKING:
     from ..filter.language import Filter
+    from ..investigate.integrity import Report
 
 
 def trail_buckets(opened: Opened) -> list[str]:
@@ -79,3 +81,27 @@ def _duration(text: str) -> timedelta:
 
     now = datetime(2000, 1, 1, tzinfo=UTC)
     return now - parse_when(text, now)
+
+
+def keep_checks(args: argparse.Namespace, report: Report) -> None:
+    """Each log file's result into the cache (--cache, or the default one), so the explorer's
+    detail view and the case export say whether an event's file was validated. A cache that
+    can't be written is a warning: the report stands."""
+    from .. import locations
+    from ..investigate.integrity import record
+    from ..safe import clean
+    from ..store.store import Store
+
+    if not report.files:
+        return
+    path = getattr(args, "cache", None) or locations.default_cache_db()
+    try:
+        with Store(path) as store:
+            n = record(store, report)
+    except Exception as e:  # StoreError, sqlite3.Error, OSError: one line
+        sys.stderr.write(
+            f"trailtui: warning: the results were not kept in the cache {path}: "
+            f"{clean(f'{type(e).__name__}: {e}', 300)}\n"
+        )
+        return
+    sys.stderr.write(f"trailtui: {n:,} log file results kept in {path}\n")

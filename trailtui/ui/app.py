@@ -292,6 +292,7 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
         if row is not None and row.id == shown:
             return  # the same event (rows landed above it while following): keep the view
         if row is None:
+            self.show_file_check(None)
             self.detail.show(None)
             self.detail.set_who(Text(""))
             self.query_one(InstanceStrip).hide()
@@ -299,6 +300,7 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
         raw = self.store.raw(row.id)
         title = f"{row.time:%Y-%m-%d %H:%M:%S}  {row.name}  {row.principal}"
         self.detail.show(raw, title)
+        self.show_file_check(row.id)  # was its log file validated (verify, V)
         self._who_line(row.event_id)
         instances = instances_of(row.resources)
         if instances:

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from .common import EXIT_NO_MATCH, EXIT_OK, build_filter, fail
-from .opening import Opened, open_sources, read_headless
+from .opening import Opened, open_sources, read_headless, wants_live
 
 if TYPE_CHECKING:
     from ..filter.language import Filter
@@ -46,10 +46,15 @@ def cmd_gaps(args: argparse.Namespace) -> int:
     if DURATION.match(args.min.strip()) is None:
         fail(f"--min: expected a duration (30m, 2h, 1d), got {args.min!r}")
     min_gap = _duration(args.min.strip())
-    if not args.from_paths:
-        fail("gaps reads trail log files: pass --from PATH|s3://BUCKET[/PREFIX]")
+    if not args.from_paths and not wants_live(args):
+        fail(
+            "gaps reads trail log files (--from PATH|s3://BUCKET[/PREFIX]), or says what "
+            "LookupEvents (--profile/--region) or CloudWatch Logs (--log-group) could not fetch"
+        )
     f = build_filter("", args.since, args.until)
     opened = open_sources(args)
+    if not args.from_paths:
+        return _fetch_holes(args, opened, f, min_gap)
     trails = [s for s in opened.sources if isinstance(s, LogFiles)]
     if f.since is None and any(s.default_window == "24h" for s in opened.sources):
         from datetime import UTC, datetime
@@ -72,6 +77,31 @@ def cmd_gaps(args: argparse.Namespace) -> int:
             f"in {n:,} log files\n"
         )
     return EXIT_NO_MATCH if gaps else EXIT_OK
+
+
+def _fetch_holes(args: argparse.Namespace, opened: Opened, f: Filter, min_gap: timedelta) -> int:
+    """LookupEvents / CloudWatch Logs: read the window (the last 24 h unless told), then list
+    the stretches still not fetched (a region that refused, a read cut short), as gaps."""
+    from datetime import UTC, datetime
+
+    from ..investigate.gaps import coverage_holes
+    from ..safe import clean, json_escape_unsafe
+
+    if f.since is None:
+        f = f.with_window(datetime.now(UTC) - timedelta(hours=24), f.until)
+    read_headless(opened, f, quiet=args.format != "text")
+    holes = coverage_holes(opened.store, opened.scope, f, datetime.now(UTC), min_gap)
+    if args.format == "json":
+        text = json.dumps([h.to_json() for h in holes], ensure_ascii=False, indent=2)
+        sys.stdout.write("\n".join(json_escape_unsafe(x) for x in text.split("\n")) + "\n")
+    else:
+        for h in holes:
+            sys.stdout.write(clean(h.line(), 1000) + "\n")
+        sys.stderr.write(
+            f"{len(holes)} stretch{'es' if len(holes) != 1 else ''} of at least {args.min} "
+            f"not fetched from {clean(opened.label, 200)}\n"
+        )
+    return EXIT_NO_MATCH if holes else EXIT_OK
 
 
 def _duration(text: str) -> timedelta:

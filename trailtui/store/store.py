@@ -312,15 +312,15 @@ class Store:
 
         return Verified(self.db).of_event(rowid)
 
-    def origins_in(self, ids: Sequence[int]) -> list[tuple[str, str]]:
-        """(uri, kind) of these origin ids (a source's scope: LookupEvents targets, log
+    def origins_in(self, ids: Sequence[int]) -> list[tuple[int, str, str]]:
+        """(id, uri, kind) of these origin ids (a source's scope: LookupEvents targets, log
         groups, roots)."""
         keys = sorted({int(i) for i in ids})
         if not keys:
             return []
         marks = ",".join("?" * len(keys))
-        rows = self.db.all(f"SELECT uri, kind FROM origins WHERE id IN ({marks})", keys)
-        return [(str(u), str(k)) for u, k in rows]
+        rows = self.db.all(f"SELECT id, uri, kind FROM origins WHERE id IN ({marks})", keys)
+        return [(int(i), str(u), str(k)) for i, u, k in rows]
 
     def oldest(self, scope: Sequence[int] | None, start: int, end: int) -> int | None:
         """The time (ms) of the oldest event of the scope in [start, end], None if none."""

@@ -248,6 +248,7 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
             return
         # the slower whole-filter work starts once the first window is on screen
         self.call_after_refresh(self.relayout)
+        self.show_fetch_holes(self.filter)  # LookupEvents / CloudWatch Logs: what is not fetched
         # what can be trusted depends on the window, not on the rest of the filter: a new filter
         # over the same window (to the minute: "the last 24 h" moves by seconds) asks nothing again
         window = tuple(None if x is None else x.replace(second=0, microsecond=0)
@@ -339,6 +340,7 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
     def refresh_coverage(self) -> None:
         self._coverage()
         self._trust(self.filter)
+        self.show_fetch_holes(self.filter)
 
     @work(thread=True, exclusive=True, group="trust")
     def _trust(self, f: Filter) -> None:

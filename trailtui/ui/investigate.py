@@ -1,6 +1,6 @@
 """Investigations in the explorer: an instance's history and lifecycle jumps, who really
-did it, whether the event's log file was validated (verify's result, kept in the cache), and
-one-key pivots."""
+did it, whether the event's log file was validated (verify's result, kept in the cache), what
+LookupEvents and CloudWatch Logs have not fetched of the window, and one-key pivots."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rich.text import Text
 from textual import work
 from textual.worker import get_current_worker
 
-from ..filter.language import quote
+from ..filter.language import Filter, quote
 from ..investigate.history import history, instances_of, intervals
 from ..investigate.identity import who
 from ..records.event import parse_record
@@ -20,6 +20,7 @@ from .base import AppBase
 from .widgets.detail import DetailView, integrity_text
 from .widgets.histogram import Histogram
 from .widgets.instance_strip import InstanceStrip
+from .widgets.status_bar import StatusBar
 
 
 class InvestigateMixin(AppBase):
@@ -78,6 +79,36 @@ class InvestigateMixin(AppBase):
             return  # the cursor moved on meanwhile
         for d in self.query(DetailView):
             d.set_integrity(text)
+
+    # ------------------------------------------------------------------ what is not fetched
+
+    def show_fetch_holes(self, f: Filter) -> None:
+        """What LookupEvents / CloudWatch Logs have not fetched of the window, shaded on the
+        histogram and named in the status bar (like delivery gaps of trail files)."""
+        if self.scope:
+            self._fetch_holes(f)
+
+    @work(thread=True, exclusive=True, group="holes")
+    def _fetch_holes(self, f: Filter) -> None:
+        from ..investigate.gaps import coverage_holes, holes_line
+
+        worker = get_current_worker()
+        try:
+            holes = coverage_holes(self.store, self.scope, f, self.now)
+        except Exception:  # a cache closing under it, a superseded read: said next time
+            return
+        if worker.is_cancelled or not self.is_running:
+            return
+        spans = [(int(h.start.timestamp() * 1000), int(h.end.timestamp() * 1000)) for h in holes]
+        self.call_from_thread(self._set_holes, f, holes_line(holes), spans)
+
+    def _set_holes(self, f: Filter, line: str, spans: list[tuple[int, int]]) -> None:
+        if f != self.filter:
+            return  # another filter since: its own holes follow
+        for bar in self.query(StatusBar):
+            bar.set(holes=line)
+        for hist in self.query(Histogram):
+            hist.set_holes(spans)
 
     def _window_bounds(self) -> tuple[datetime, datetime]:
         for hist in self.query(Histogram):

@@ -181,3 +181,18 @@ def test_export_of_a_pin_whose_event_is_not_cached_or_from_lookup(tmp_path: Path
     md = case_markdown("c", pins, files)
     assert "no file (LookupEvents)" in md and "not in the cache" in md
     store.close()
+
+
+def test_hostile_file_and_digest_names_reach_the_detail_as_plain_text() -> None:
+    """A forged digest can name any object: its key reaches the detail cleaned, never as
+    markup or terminal codes."""
+    from trailtui.store.verified import MISSING, EventFile, FileCheck
+    from trailtui.ui.widgets.detail import integrity_text
+
+    evil = "AWSLogs/[bold red]x\x1b]8;;e\x07\u202e.json.gz"
+    text = integrity_text([EventFile("/x/" + evil, "file", FileCheck("/x/a", MISSING, evil))])
+    assert text is not None
+    plain = text.plain
+    assert "[bold red]x" in plain  # shown as typed, not applied
+    assert not any(c in plain for c in "\x1b\x07\u202e")
+    assert integrity_text([EventFile("lookup:default:us-east-1", "lookup")]) is None

@@ -176,4 +176,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         )
     for line in render(report):
         sys.stdout.write(clean(line, 2000) + "\n")
+    from .trust import keep_checks
+
+    keep_checks(args, report)  # the detail view and the case export say what was found
     return EXIT_OK if report.ok else EXIT_NO_MATCH

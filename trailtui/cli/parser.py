@@ -328,6 +328,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="the JSON `aws cloudtrail list-public-keys` prints (for an offline machine)",
     )
+    v.add_argument(
+        "--cache",
+        type=Path,
+        metavar="PATH",
+        help="the cache each log file's result is kept in (the explorer's detail view and case "
+        "exports say whether an event's file was validated)",
+    )
     _add_live_args(v)
 
     g = sub.add_parser(
@@ -336,8 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Per account and region, stretches of at least --min with no log file while "
         "it delivered before and after, or while the trail's other regions delivered; with the "
         "reason when the cache knows it (logging stopped, region not in the trail). A local "
-        "folder is read whole unless --since/--until narrow it; a bucket, the last 24 h. Exit 0 "
-        "with no gap, 1 with gaps, 2 on bad usage.",
+        "folder is read whole unless --since/--until narrow it; a bucket, the last 24 h. With "
+        "--profile/--region (LookupEvents) or --log-group (CloudWatch Logs) instead of --from: "
+        "the window (the last 24 h unless told) is fetched, and the stretches that could not be "
+        "are listed the same way. Exit 0 with no gap, 1 with gaps, 2 on bad usage.",
     )
     _add_source_args(g)
     g.add_argument("--min", default="30m", metavar="DURATION", help="shortest gap (default 30m)")

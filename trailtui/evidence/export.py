@@ -1,4 +1,6 @@
-"""Streaming writers: JSON ({"Records": [...]}), JSON Lines, CSV, and the rows of a table.
+"""Streaming writers: JSON ({"Records": [...]}), JSON Lines, CSV, and the rows of a table;
+and the case export, which says per pinned event whether the log file it was read from was
+validated (what ``verify`` kept in the cache).
 
 Nothing here holds a whole result in memory: rows come from ``Store.iter_raw`` one at a time.
 """
@@ -16,6 +18,8 @@ from ..records.event import parse_record
 from ..safe import json_escape_unsafe
 
 if TYPE_CHECKING:
+    from ..store.store import Store
+    from ..store.verified import EventFile
     from .cases import Pin
 
 CSV_COLUMNS = (
@@ -109,54 +113,153 @@ def _md_cell(text: str, limit: int = 300) -> str:
     return clean(text, limit).replace("|", "\\|").replace("`", "'")
 
 
-def case_markdown(case_name: str, pins: list[Pin]) -> str:
-    """A Markdown timeline of the pinned events: time, who, what, where, note."""
+NOT_CACHED = "not in the cache"  # a pinned event the cache no longer holds: nothing to say
+
+PinFiles = dict[str, list["EventFile"]]  # event id -> the files its event was read from
+
+
+def pin_files(pins: list[Pin], store: Store | None = None) -> PinFiles:
+    """The files each pinned event was read from, with what verify found of them. Without a
+    store, the default cache's (read-only; {} when there is none or it can't be read)."""
+    import sqlite3
+
+    from ..store.store import StoreError
+
+    own = None
+    if store is None:
+        from .. import locations
+        from ..store.store import Store
+
+        path = locations.default_cache_db()
+        if not path.exists():
+            return {}
+        try:
+            store = own = Store(path, readonly=True)
+        except (StoreError, sqlite3.Error, OSError):
+            return {}
+    try:
+        out: PinFiles = {}
+        for p in pins:
+            rowid = store.rowid_of(p.event_id)
+            out[p.event_id] = [] if rowid is None else store.file_check(rowid)
+        return out
+    except (StoreError, sqlite3.Error):
+        return {}
+    finally:
+        if own is not None:
+            own.close()
+
+
+def _file_json(f: EventFile) -> dict[str, Any]:
+    c = f.check
+    return {
+        "uri": f.uri,
+        "integrity": f.integrity,
+        "digest": (c.digest or None) if c is not None else None,
+        "checked_at": c.checked.strftime("%Y-%m-%dT%H:%M:%SZ") if c is not None else None,
+        "detail": (c.detail or None) if c is not None else None,
+    }
+
+
+def file_record(files: list[EventFile]) -> dict[str, Any]:
+    """What the case export says of a pinned event's log file: the one that says most (a bad
+    check first), and the others when the event came from several."""
+    from ..store.verified import worst
+
+    w = worst(files)
+    if w is None:
+        return {"uri": None, "integrity": NOT_CACHED, "digest": None, "checked_at": None,
+                "detail": None}  # fmt: skip
+    out = _file_json(w)
+    others = [_file_json(f) for f in files if f is not w]
+    if others:
+        out["other_files"] = others
+    return out
+
+
+def case_markdown(case_name: str, pins: list[Pin], files: PinFiles | None = None) -> str:
+    """A Markdown timeline of the pinned events: time, who, what, where, note, and (with
+    ``files``) whether the log file each was read from was validated."""
+    head, rule = "| time | who | what | where | note |", "|---|---|---|---|---|"
+    if files is not None:
+        head, rule = head + " log file |", rule + "---|"
     lines = [
         f"# Case {_md_cell(case_name, 80)}",
         "",
         f"{len(pins)} pinned events, oldest first. Times are UTC.",
         "",
-        "| time | who | what | where | note |",
-        "|---|---|---|---|---|",
+        head,
+        rule,
     ]
+    records = {}
+    if files is not None:
+        records = {p.event_id: file_record(files.get(p.event_id, [])) for p in pins}
     for p in pins:
-        lines.append(
+        line = (
             f"| {_md_cell(p.time)} | {_md_cell(p.who)} | {_md_cell(p.name)} | "
             f"{_md_cell(p.where)} | {_md_cell(p.note)} |"
         )
+        if files is not None:
+            line += f" {_md_cell(records[p.event_id]['integrity'])} |"
+        lines.append(line)
     filters = sorted({p.filter for p in pins if p.filter})
     lines += ["", "## Filters that found them", ""]
     lines += [f"- `{_md_cell(f)}`" for f in filters] or ["- (none recorded)"]
     lines += ["", "## Events", ""]
     for p in pins:
         lines.append(f"- `{_md_cell(p.event_id, 100)}` sha256 `{p.sha256}`")
+    if files is not None:
+        lines += ["", "## Log files (what `trailtui verify` found of each)", ""]
+        for p in pins:
+            r = records[p.event_id]
+            text = f"- `{_md_cell(p.event_id, 100)}` {_md_cell(r['integrity'])}"
+            if r["uri"]:
+                text += f": `{_md_cell(r['uri'], 400)}`"
+            if r["digest"]:
+                text += f", digest `{_md_cell(r['digest'], 400)}`"
+            if r["checked_at"]:
+                text += f", verified {r['checked_at']}"
+            if r["detail"]:
+                text += f" ({_md_cell(r['detail'])})"
+            lines.append(text)
+            lines += [
+                f"  - also `{_md_cell(o['uri'], 400)}`: {_md_cell(o['integrity'])}"
+                for o in r.get("other_files", [])
+            ]
     return "\n".join(lines) + "\n"
 
 
-def case_jsonl_lines(pins: list[Pin]) -> Iterator[str]:
-    """One line per pin: the raw record and the SHA-256 of its compact JSON text."""
+def case_jsonl_lines(pins: list[Pin], files: PinFiles | None = None) -> Iterator[str]:
+    """One line per pin: the raw record and the SHA-256 of its compact JSON text; with
+    ``files``, what verify found of the log file it was read from (``file``)."""
     for p in pins:
         record = json.loads(p.raw) if p.raw else None
-        obj = {
+        obj: dict[str, Any] = {
             "event_id": p.event_id,
             "sha256": p.sha256,
             "note": p.note,
             "filter": p.filter,
-            "event": record,
         }
+        if files is not None:
+            obj["file"] = file_record(files.get(p.event_id, []))
+        obj["event"] = record
         yield json_escape_unsafe(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
 
 
-def export_case(case_name: str, pins: list[Pin], folder: Path) -> list[Path]:
-    """Write <case>.md, <case>.jsonl and <case>.filters.txt into folder (atomically)."""
+def export_case(
+    case_name: str, pins: list[Pin], folder: Path, store: Store | None = None
+) -> list[Path]:
+    """Write <case>.md, <case>.jsonl and <case>.filters.txt into folder (atomically), each pin
+    with what verify found of its log file (from ``store``, else the default cache)."""
     from .tomlfile import write_atomic
 
+    files = pin_files(pins, store)
     folder.mkdir(parents=True, exist_ok=True)
     md = folder / f"{case_name}.md"
     jl = folder / f"{case_name}.jsonl"
     flt = folder / f"{case_name}.filters.txt"
-    write_atomic(md, case_markdown(case_name, pins), 0o600)
-    write_atomic(jl, "".join(line + "\n" for line in case_jsonl_lines(pins)), 0o600)
+    write_atomic(md, case_markdown(case_name, pins, files), 0o600)
+    write_atomic(jl, "".join(line + "\n" for line in case_jsonl_lines(pins, files)), 0o600)
     filters = sorted({p.filter for p in pins if p.filter})
     write_atomic(flt, "".join(f + "\n" for f in filters), 0o600)
     return [md, jl, flt]

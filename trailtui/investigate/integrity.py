@@ -6,7 +6,9 @@ checks each listed log file's SHA-256 (of its uncompressed bytes), follows the c
 signature (SHA256withRSA over ``endTime\\nbucket/key\\nsha256(digest)\\npreviousSignature``)
 with the public keys from CloudTrail ListPublicKeys when they can be reached — and says so
 plainly when signatures were not checked. Reports valid, modified, missing and unlisted
-log files and digest gaps per account and region.
+log files and digest gaps per account and region, and each log file's result (``Report.files``,
+which ``record`` keeps in the cache: the detail view and the case export say whether the file
+an event came from was validated).
 """
 
 from __future__ import annotations
@@ -16,13 +18,26 @@ import gzip
 import hashlib
 import json
 import re
+import time
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..sources.s3 import ACCOUNT_RE, ORG_RE, S3Trail, TrailPrefix
+from ..store.verified import (
+    DIGEST_INVALID,
+    MISSING,
+    MODIFIED,
+    UNLISTED,
+    VALIDATED,
+    FileCheck,
+    file_uri,
+)
+
+if TYPE_CHECKING:
+    from ..store.store import Store
 
 _DIGEST_TIME = re.compile(r"_(\d{8}T\d{6}Z)\.json\.gz$")
 _DAY = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/[^/]*$")
@@ -57,6 +72,7 @@ class Report:
     regions: list[RegionReport] = field(default_factory=list)
     signatures_checked: bool = False
     why_unchecked: str = ""
+    files: list[FileCheck] = field(default_factory=list)  # each log file's result
 
     @property
     def ok(self) -> bool:
@@ -165,8 +181,13 @@ class LogReader(Protocol):
         """Keys under PREFIX/YYYY/MM/DD/ for the days in [first, last] (None: every day)."""
         ...
 
-    def read(self, key: str, bucket: str | None = None) -> tuple[bytes, str] | None:
-        """(body, signature from the object's metadata or ''), None when it is missing."""
+    def read(self, key: str, bucket: str | None = None) -> tuple[bytes, str, str] | None:
+        """(body, signature from the object's metadata or '', which version was read: the
+        ETag of an object, size:mtime of a local file), None when it is missing."""
+        ...
+
+    def uri(self, key: str, bucket: str | None = None) -> str:
+        """The file's uri as the cache names the origin of the events read from it."""
         ...
 
 
@@ -188,13 +209,18 @@ class S3Reader:
             d += timedelta(days=1)
         return out
 
-    def read(self, key: str, bucket: str | None = None) -> tuple[bytes, str] | None:
+    def read(self, key: str, bucket: str | None = None) -> tuple[bytes, str, str] | None:
         try:
             obj = self.trail.client.get_object(Bucket=bucket or self.trail.location.bucket, Key=key)
         except Exception:
             return None
         meta = {k.lower(): v for k, v in (obj.get("Metadata") or {}).items()}
-        return obj["Body"].read(), str(meta.get("signature", ""))
+        etag = str(obj.get("ETag") or "").strip('"')
+        return obj["Body"].read(), str(meta.get("signature", "")), etag
+
+    def uri(self, key: str, bucket: str | None = None) -> str:
+        # as sources/s3.py names the objects it reads
+        return file_uri(f"s3://{bucket or self.trail.location.bucket}/{key}")
 
 
 class FolderReader:
@@ -244,12 +270,17 @@ class FolderReader:
             out.append(key)
         return sorted(out)
 
-    def read(self, key: str, bucket: str | None = None) -> tuple[bytes, str] | None:
+    def read(self, key: str, bucket: str | None = None) -> tuple[bytes, str, str] | None:
         path = self.root / _norm(key)
         try:
-            return path.read_bytes(), ""
+            st = path.stat()
+            return path.read_bytes(), "", f"{st.st_size}:{st.st_mtime_ns}"
         except OSError:
             return None
+
+    def uri(self, key: str, bucket: str | None = None) -> str:
+        # as sources/folder.py names the files it reads (absolute, links resolved)
+        return file_uri(str(self.root / _norm(key)))
 
 
 def public_keys_file(path: Path) -> dict[str, bytes]:
@@ -279,6 +310,7 @@ def verify(
     digests' signatures, hashes and links, and the log files they list."""
     reader: LogReader = S3Reader(trail) if isinstance(trail, S3Trail) else trail
     report = Report(signatures_checked=keys is not None, why_unchecked=why_unchecked)
+    at = int(time.time())
     first = start.astimezone(UTC).date() if start is not None else None
     last = end.astimezone(UTC).date()
     for tp in reader.discover():
@@ -298,7 +330,7 @@ def verify(
             except ValueError:
                 digest = None
             loaded.append((key, raw, hashlib.sha256(raw).hexdigest(), got[1], digest))
-        _check_digests(rr, loaded, keys, reader)
+        report.files += _check_digests(rr, loaded, keys, reader, at, why_unchecked)
         listed = {
             _norm(str(lf.get("s3Object", "")))
             for *_, digest in loaded
@@ -308,6 +340,9 @@ def verify(
         for key in reader.keys(tp.prefix, first, last):
             if _norm(key) not in listed and loaded:
                 rr.unlisted.append(key)
+                report.files.append(
+                    FileCheck(reader.uri(key), UNLISTED, "", at, "listed by no digest")
+                )
     return report
 
 
@@ -316,7 +351,11 @@ def _check_digests(
     loaded: list[tuple[str, bytes, str, str, dict[str, Any] | None]],
     keys: dict[str, bytes] | None,
     reader: LogReader,
-) -> None:
+    at: int,
+    why_unchecked: str = "",
+) -> list[FileCheck]:
+    """Check the digests in order and the log files each lists; each log file's result."""
+    files: list[FileCheck] = []
     prev: tuple[str, str, str] | None = None  # (key, sha256 hex, signature)
     for i, (key, _, sha, meta_sig, digest) in enumerate(loaded):
         if digest is None:
@@ -357,15 +396,42 @@ def _check_digests(
             ):
                 rr.chain_breaks.append(key)
         prev = (key, sha, sig)
+        trusted, state = _digest_state(rr, key, keys is not None, why_unchecked)
         for lf in digest.get("logFiles") or []:
             lkey = str(lf.get("s3Object", ""))
-            got = reader.read(lkey, lf.get("s3Bucket"))
+            bucket = lf.get("s3Bucket") or None
+            uri = reader.uri(lkey, bucket)
+            got = reader.read(lkey, bucket)
             if got is None:
                 rr.missing.append(lkey)
+                files.append(FileCheck(uri, MISSING, key, at, "listed by the digest, not there"))
             elif hashlib.sha256(_gunzip(got[0])).hexdigest() == lf.get("hashValue"):
                 rr.valid += 1
+                status = VALIDATED if trusted else DIGEST_INVALID
+                files.append(FileCheck(uri, status, key, at, state, got[2]))
             else:
                 rr.modified.append(lkey)
+                files.append(FileCheck(uri, MODIFIED, key, at, state, got[2]))
+    return files
+
+
+def _digest_state(
+    rr: RegionReport, key: str, keys_known: bool, why_unchecked: str
+) -> tuple[bool, str]:
+    """(whether the digest vouches for its log files, its state in words), once its own
+    signature and the next digest's hash of it were checked."""
+    if key in rr.modified_digests:
+        return (
+            False,
+            "was modified after CloudTrail wrote it (the next digest's hash of it differs)",
+        )
+    if key in rr.signatures_invalid:
+        return False, "has an invalid signature"
+    if not keys_known:
+        return True, f"digest signature not checked: {why_unchecked or 'no public keys'}"
+    if key in rr.unchecked:
+        return True, "digest signature not checkable offline (the newest digest's is in S3)"
+    return True, "digest signature valid"
 
 
 def render(report: Report) -> list[str]:
@@ -395,9 +461,18 @@ def render(report: Report) -> list[str]:
     return lines
 
 
-def verify_source(src: object, start: datetime, end: datetime) -> tuple[bool, list[str]] | None:
+def record(store: Store, report: Report) -> int:
+    """Keep each log file's result in the cache (the detail view and the case export read
+    it); how many."""
+    return store.record_checks(report.files)
+
+
+def verify_source(
+    src: object, start: datetime, end: datetime, store: Store | None = None
+) -> tuple[bool, list[str]] | None:
     """(all valid, report lines) for a source's window; None for a source without digests (a
-    synced folder is checked whole: its newest digest's signature can't be, offline)."""
+    synced folder is checked whole: its newest digest's signature can't be, offline). With a
+    store, each log file's result is kept in it."""
     from ..sources.folder import FolderTrail
 
     readers: list[tuple[str, S3Trail | LogReader, datetime | None]] = []
@@ -423,4 +498,14 @@ def verify_source(src: object, start: datetime, end: datetime) -> tuple[bool, li
             continue
         ok = ok and report.ok
         lines += [label, *render(report), ""]
+        if store is not None and report.files:
+            try:
+                n = record(store, report)
+                lines[-1:] = [
+                    f"{n:,} log file checks kept in the cache: the detail view says whether "
+                    "an event's file was validated",
+                    "",
+                ]
+            except Exception as e:  # the report stands; only the detail view won't say it
+                lines[-1:] = [f"the checks were not kept in the cache: {type(e).__name__}: {e}", ""]
     return ok, lines

@@ -303,3 +303,40 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         self.coverages.set_meta(key, value)
+
+    # ------------------------------------------------------------------ verified log files
+
+    def record_checks(self, checks: Iterable[Any]) -> int:
+        """Keep what ``trailtui verify`` found of each log file (store/verified.py); how many."""
+        from .verified import Verified
+
+        return Verified(self.db).record(checks)
+
+    def file_check(self, rowid: int) -> list[Any]:
+        """The files (and other origins) the event was read from, each with verify's check of
+        it: a list of verified.EventFile."""
+        from .verified import Verified
+
+        return Verified(self.db).of_event(rowid)
+
+    def origins_in(self, ids: Sequence[int]) -> list[tuple[int, str, str]]:
+        """(id, uri, kind) of these origin ids (a source's scope: LookupEvents targets, log
+        groups, roots)."""
+        keys = sorted({int(i) for i in ids})
+        if not keys:
+            return []
+        marks = ",".join("?" * len(keys))
+        rows = self.db.all(f"SELECT id, uri, kind FROM origins WHERE id IN ({marks})", keys)
+        return [(int(i), str(u), str(k)) for i, u, k in rows]
+
+    def oldest(self, scope: Sequence[int] | None, start: int, end: int) -> int | None:
+        """The time (ms) of the oldest event of the scope in [start, end], None if none."""
+        from .origins import scope_sql
+
+        cond = scope_sql(scope)
+        row = self.db.one(
+            "SELECT MIN(e.ts) FROM events e WHERE e.ts BETWEEN ? AND ?"
+            + (f" AND {cond}" if cond else ""),
+            (start, end),
+        )
+        return None if row is None or row[0] is None else int(row[0])

@@ -248,6 +248,7 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
             return
         # the slower whole-filter work starts once the first window is on screen
         self.call_after_refresh(self.relayout)
+        self.show_fetch_holes(self.filter)  # LookupEvents / CloudWatch Logs: what is not fetched
         # what can be trusted depends on the window, not on the rest of the filter: a new filter
         # over the same window (to the minute: "the last 24 h" moves by seconds) asks nothing again
         window = tuple(None if x is None else x.replace(second=0, microsecond=0)
@@ -292,6 +293,7 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
         if row is not None and row.id == shown:
             return  # the same event (rows landed above it while following): keep the view
         if row is None:
+            self.show_file_check(None)
             self.detail.show(None)
             self.detail.set_who(Text(""))
             self.query_one(InstanceStrip).hide()
@@ -299,6 +301,7 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
         raw = self.store.raw(row.id)
         title = f"{row.time:%Y-%m-%d %H:%M:%S}  {row.name}  {row.principal}"
         self.detail.show(raw, title)
+        self.show_file_check(row.id)  # was its log file validated (verify, V)
         self._who_line(row.event_id)
         instances = instances_of(row.resources)
         if instances:
@@ -337,6 +340,7 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
     def refresh_coverage(self) -> None:
         self._coverage()
         self._trust(self.filter)
+        self.show_fetch_holes(self.filter)
 
     @work(thread=True, exclusive=True, group="trust")
     def _trust(self, f: Filter) -> None:

@@ -102,6 +102,9 @@ class AppBase(App[int]):
     def refresh_coverage(self) -> None:
         """Say again what the cache holds (after new events landed)."""
 
+    def checks_recorded(self) -> None:
+        """verify kept its results in the cache (the detail view says them)."""
+
     def relayout(self) -> None:
         """The column header and the histogram again (new size, new events)."""
 

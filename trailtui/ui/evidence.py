@@ -169,7 +169,7 @@ class EvidenceMixin(AppBase):
             return
         folder = self.exports_dir() / f"{self.case.name}-{stamp()}"
         try:
-            paths = export_case(self.case.name, pins, folder)
+            paths = export_case(self.case.name, pins, folder, self.store)
         except OSError as e:
             self.notify(f"export failed: {e.strerror or e}", severity="error", markup=False)
             return

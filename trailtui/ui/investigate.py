@@ -1,5 +1,6 @@
 """Investigations in the explorer: an instance's history and lifecycle jumps, who really
-did it, and one-key pivots."""
+did it, whether the event's log file was validated (verify's result, kept in the cache), what
+LookupEvents and CloudWatch Logs have not fetched of the window, and one-key pivots."""
 
 from __future__ import annotations
 
@@ -10,15 +11,16 @@ from rich.text import Text
 from textual import work
 from textual.worker import get_current_worker
 
-from ..filter.language import quote
+from ..filter.language import Filter, quote
 from ..investigate.history import history, instances_of, intervals
 from ..investigate.identity import who
 from ..records.event import parse_record
 from ..safe import clean
 from .base import AppBase
-from .widgets.detail import DetailView
+from .widgets.detail import DetailView, integrity_text
 from .widgets.histogram import Histogram
 from .widgets.instance_strip import InstanceStrip
+from .widgets.status_bar import StatusBar
 
 
 class InvestigateMixin(AppBase):
@@ -47,6 +49,66 @@ class InvestigateMixin(AppBase):
     def _set_who(self, text: Text) -> None:
         for d in self.query(DetailView):
             d.set_who(text)
+
+    _file_row: int | None = None  # the event whose file the detail view says something of
+
+    def show_file_check(self, rowid: int | None) -> None:
+        """Look up what verify found of the event's log file(s), for the top of the detail."""
+        self._file_row = rowid
+        if rowid is not None:
+            self._file_line(rowid)
+
+    def checks_recorded(self) -> None:
+        """verify kept new results: the event on screen is looked up again."""
+        self.show_file_check(self._file_row)
+
+    @work(thread=True, exclusive=True, group="file-check")
+    def _file_line(self, rowid: int) -> None:
+        worker = get_current_worker()
+        try:
+            files = self.store.file_check(rowid)
+        except Exception:  # the cache closing under it, a locked cache: say nothing
+            return
+        text = integrity_text(files)
+        if worker.is_cancelled or not self.is_running:
+            return
+        self.call_from_thread(self._set_file_line, rowid, text)
+
+    def _set_file_line(self, rowid: int, text: Text | None) -> None:
+        if rowid != self._file_row:
+            return  # the cursor moved on meanwhile
+        for d in self.query(DetailView):
+            d.set_integrity(text)
+
+    # ------------------------------------------------------------------ what is not fetched
+
+    def show_fetch_holes(self, f: Filter) -> None:
+        """What LookupEvents / CloudWatch Logs have not fetched of the window, shaded on the
+        histogram and named in the status bar (like delivery gaps of trail files)."""
+        if self.scope:
+            self._fetch_holes(f)
+
+    @work(thread=True, exclusive=True, group="holes")
+    def _fetch_holes(self, f: Filter) -> None:
+        from ..investigate.gaps import coverage_holes, holes_line
+
+        worker = get_current_worker()
+        try:
+            holes = coverage_holes(self.store, self.scope, f, self.now)
+        except Exception:  # a cache closing under it, a superseded read: said next time
+            return
+        if worker.is_cancelled or not self.is_running:
+            return
+        spans = [(int(h.start.timestamp() * 1000), int(h.end.timestamp() * 1000)) for h in holes]
+        self.call_from_thread(self._set_holes, f, holes_line(holes), spans)
+
+    def _set_holes(self, f: Filter, line: str, spans: list[tuple[int, int]]) -> None:
+        if f != self.filter:
+            return  # another filter since: its own holes follow
+        for bar in self.query(StatusBar):
+            bar.set(holes=line)
+        for hist in self.query(Histogram):
+            hist.set_holes(spans)
 
     def _window_bounds(self) -> tuple[datetime, datetime]:
         for hist in self.query(Histogram):

@@ -213,7 +213,7 @@ class ReaderMixin(AppBase):
         lines: list[str] = []
         ok = True
         for s in self.sources:
-            result = verify_source(s, start, end)
+            result = verify_source(s, start, end, self.store)  # results kept: detail says
             if result is not None:
                 ok = ok and result[0]
                 lines += result[1]
@@ -221,6 +221,7 @@ class ReaderMixin(AppBase):
             "valid" if ok else "PROBLEMS FOUND"
         )
         with contextlib.suppress(RuntimeError):
+            self.call_from_thread(self.checks_recorded)
             self.call_from_thread(self.push_screen, ReportScreen(title, lines))
 
     def action_skipped(self) -> None:

@@ -39,6 +39,17 @@ def language_help() -> Table:
     return table
 
 
+TRUST_HELP = (
+    "Histogram: a red ! marks a tampering call (T lists them); dark red shading, a delivery gap "
+    "(an account-region sent no log file); dark blue, what LookupEvents or CloudWatch Logs has "
+    "not fetched yet. The status bar names them.\n"
+    "V verifies the window's log files against CloudTrail's digests (or run trailtui verify "
+    "PATH|s3://…): the detail's top line then says whether the event's file was validated "
+    "(green ✓), or was MODIFIED, is IN NO DIGEST, was MISSING (red); E's case export records it "
+    "per pin."
+)
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("q,question_mark,escape", "dismiss_help", "Close", id="help.close"),
@@ -67,6 +78,8 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(table)
             yield Static(Text("\nFilter language", style="bold underline"))
             yield Static(language_help())
+            yield Static(Text("\nCan I trust this window?", style="bold underline"))
+            yield Static(Text(TRUST_HELP))
             yield Static(
                 Text(
                     f"\nRemap any key by its id in {self.config_path}:\n"

@@ -1,5 +1,10 @@
 """The detail viewer: the highlighted event as a collapsible JSON tree or as highlighted JSON.
 
+At its top, what ``verify`` found of the log file the event was read from: a green line when
+a digest validated it, a red one when the file was modified, is in no digest, was missing or
+its digest is not trustworthy, a quiet one when it was never verified (nothing for events
+that came from no file: LookupEvents, CloudWatch Logs, the demo).
+
 Every label is a ``rich.text.Text`` built from cleaned strings, never markup; big values and
 long arrays are cut so a 5 MB requestParameters can't stall the UI (``Y`` copies it whole).
 """
@@ -19,6 +24,7 @@ from textual.widgets import Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from ...safe import clean, json_escape_unsafe
+from ...store.verified import EventFile
 
 MAX_CHILDREN = 500
 MAX_VALUE = 300
@@ -55,6 +61,29 @@ def _label(key: str | int | None, value: Any) -> Text:
     else:
         t.append_text(_scalar(value))
     return t
+
+
+MAX_FILES_SHOWN = 3
+
+
+def integrity_text(files: list[EventFile]) -> Text | None:
+    """The lines the detail view shows of the event's files (worst first), None for none."""
+    order = {"bad": 0, "unverified": 1, "ok": 2}
+    shown = sorted((f for f in files if f.level in order), key=lambda f: order[f.level])
+    if not shown:
+        return None
+    lines = []
+    for f in shown[:MAX_FILES_SHOWN]:
+        text = clean(f.sentence(), 400)
+        if f.level == "bad":
+            lines.append(Text("⚠ " + text, style="bold white on dark_red"))
+        elif f.level == "ok":
+            lines.append(Text("✓ " + text, style="green"))
+        else:
+            lines.append(Text(text, style="dim"))
+    if len(shown) > MAX_FILES_SHOWN:
+        lines.append(Text(f"… and {len(shown) - MAX_FILES_SHOWN} more files", style="dim"))
+    return Text("\n").join(lines)
 
 
 def pretty_json(value: Any) -> str:
@@ -175,6 +204,8 @@ class DetailView(Vertical):
 
     DEFAULT_CSS = """
     DetailView { height: 1fr; }
+    DetailView > #detail-integrity { height: auto; max-height: 6; padding: 0 1; display: none; }
+    DetailView.-integrity > #detail-integrity { display: block; }
     DetailView > #detail-title { height: 1; background: $boost; padding: 0 1; }
     DetailView > #detail-who { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
     DetailView > EventTree { height: 1fr; }
@@ -189,8 +220,10 @@ class DetailView(Vertical):
         super().__init__(**kw)
         self.raw: dict[str, Any] | None = None
         self.needle = ""
+        self.integrity: Text | None = None
 
     def compose(self) -> ComposeResult:
+        yield Static(id="detail-integrity")
         yield Static(Text("no event", style="dim"), id="detail-title")
         yield Static(id="detail-who")
         yield EventTree(id="detail-tree")
@@ -204,6 +237,7 @@ class DetailView(Vertical):
 
     def show(self, raw_text: str | None, title: str = "") -> None:
         title_w = self.query_one("#detail-title", Static)
+        self.set_integrity(None)  # the new event's file is looked up after
         if raw_text is None:
             self.raw = None
             title_w.update(Text("no event", style="dim"))
@@ -222,6 +256,12 @@ class DetailView(Vertical):
 
     def set_who(self, text: Text) -> None:
         self.query_one("#detail-who", Static).update(text)
+
+    def set_integrity(self, text: Text | None) -> None:
+        """What verify found of the event's log file (None: nothing to say)."""
+        self.integrity = text
+        self.query_one("#detail-integrity", Static).update(text or "")
+        self.set_class(text is not None, "-integrity")
 
     def _render_json(self) -> None:
         body = self.query_one("#detail-json-body", Static)

@@ -1,6 +1,8 @@
 """A one-line histogram of the current filter's events over the time window, with the
-cursor's time marked, the window's tampering calls flagged (a red ! under their bin) and
-the bins holding events detection rules matched in magenta."""
+cursor's time marked, the window's tampering calls flagged (a red ! under their bin), the
+bins holding events detection rules matched in magenta, and what the window may be missing
+shaded: delivery gaps of trail files (dark red), and what LookupEvents or CloudWatch Logs has
+not fetched yet (dark blue)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from rich.text import Text
 from textual.widget import Widget
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
+GAP_SHADE = "#5f0000"  # an account-region delivered no log file
+HOLE_SHADE = "#00005f"  # LookupEvents / CloudWatch Logs: not fetched (yet)
 
 
 def _fmt(ms: int) -> str:
@@ -29,6 +33,7 @@ class Histogram(Widget):
         self.marker: int | None = None  # ms
         self.flags: list[int] = []  # ms: tampering calls in the window
         self.gaps: list[tuple[int, int]] = []  # ms spans: an account-region delivered nothing
+        self.holes: list[tuple[int, int]] = []  # ms spans: not fetched from LookupEvents/Logs
         self.marks: list[int] = []  # ms: events detection rules matched (D): magenta bins
 
     def set_data(self, counts: list[int], start: int, end: int) -> None:
@@ -50,6 +55,11 @@ class Histogram(Widget):
             self.gaps = gaps
             self.refresh()
 
+    def set_holes(self, holes: list[tuple[int, int]]) -> None:
+        if holes != self.holes:
+            self.holes = holes
+            self.refresh()
+
     def set_marker(self, ts: int | None) -> None:
         if ts != self.marker:
             self.marker = ts
@@ -65,17 +75,15 @@ class Histogram(Widget):
         if self.marker is not None and self.end > self.start:
             mark = (self.marker - self.start) * n // (self.end - self.start + 1)
         span = self.end - self.start + 1
-        silent: set[int] = set()
-        for a, b in self.gaps:
-            lo = max(0, (a - self.start) * n // span)
-            hi = min(n - 1, (b - self.start) * n // span)
-            silent.update(range(lo, hi + 1))
+        silent = self._bins(self.gaps, n, span)
+        unfetched = self._bins(self.holes, n, span) - silent
         marked = {(ts - self.start) * n // span for ts in self.marks} if span > 0 else set()
         bars = Text()
         for i, c in enumerate(self.counts[:width]):
             level = 0 if c == 0 else max(1, round(c * 8 / top))
             style = "bold yellow" if i == mark else "magenta" if i in marked else "green"
-            bars.append(BLOCKS[level], style=style + (" on #5f0000" if i in silent else ""))
+            shade = GAP_SHADE if i in silent else HOLE_SHADE if i in unfetched else ""
+            bars.append(BLOCKS[level], style=style + (f" on {shade}" if shade else ""))
         left, right = _fmt(self.start), _fmt(self.end)
         axis = [" "] * width
         styles = ["dim"] * width
@@ -95,3 +103,14 @@ class Histogram(Widget):
         for ch, st in zip(axis, styles, strict=True):
             line.append(ch, style=st)
         return Text("\n").join([bars, line])
+
+    def _bins(self, spans: list[tuple[int, int]], n: int, span: int) -> set[int]:
+        """The bins the ms spans touch."""
+        out: set[int] = set()
+        for a, b in spans:
+            if b < self.start or a > self.end:
+                continue
+            lo = max(0, (a - self.start) * n // span)
+            hi = min(n - 1, (b - self.start) * n // span)
+            out.update(range(lo, hi + 1))
+        return out

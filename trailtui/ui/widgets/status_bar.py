@@ -1,4 +1,5 @@
-"""The status bar: matches, what the cache covers, work in progress, the last message."""
+"""The status bar: matches, tampering, what the window is missing (not fetched yet), what the
+cache covers, work in progress, the last message."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class StatusBar(Widget):
         self.live = ""
         self.follow = ""  # follow mode: how, and the events new since you last looked
         self.trust = ""  # tampering in the window: shown before anything else
+        self.holes = ""  # what LookupEvents / CloudWatch Logs has not fetched of the window
         self.message = ""
         self.error = False
         self.text = Text()
@@ -35,6 +37,7 @@ class StatusBar(Widget):
         live: str | None = None,
         follow: str | None = None,
         trust: str | None = None,
+        holes: str | None = None,
         message: str | None = None,
         error: bool = False,
     ) -> None:
@@ -50,6 +53,8 @@ class StatusBar(Widget):
             self.follow = follow
         if trust is not None:
             self.trust = trust
+        if holes is not None:
+            self.holes = holes
         if message is not None:
             self.message, self.error = message, error
         t = Text()
@@ -60,6 +65,9 @@ class StatusBar(Widget):
         if self.trust:
             t.append("  │  ", style="dim")
             t.append("⚠ " + clean(self.trust, 240), style="bold red")
+        if self.holes:
+            t.append("  │  ", style="dim")
+            t.append("◌ " + clean(self.holes, 160), style="bold yellow")
         # work in progress before the coverage: on a narrow terminal the coverage is cut first
         for part in (self.busy, self.live):
             if part:

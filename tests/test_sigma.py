@@ -511,3 +511,45 @@ def _run_cli(argv: list[str]) -> str:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         main(argv)
     return out.getvalue() + err.getvalue()
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        "",
+        "since:2023-07-10T11:50:00 until:2023-07-10T12:10:00",
+        "readonly:false",
+        "region:us-east-1",
+    ],
+)
+def test_run_together_equals_one_rule_at_a_time(real_store: Store, window: str) -> None:
+    """run() decides column rules from one table pass and raw rules from one chunk pass:
+    each rule's events (order, first, last) are what it finds alone, in any window."""
+    detections = [
+        "s: {eventName: [GetCallerIdentity, ListBuckets, nope]}\ncondition: s",
+        "s: {eventSource: s3.amazonaws.com}\nf: {eventName|startswith: Get}\ncondition: s and not f",
+        "s: {userIdentity.type: IAMUser, sourceIPAddress|cidr: 0.0.0.0/1}\ncondition: s",
+        "s: {errorCode|contains: Denied}\ncondition: s",
+        "s: {userAgent|contains: [aws-cli, Boto3]}\ncondition: s",
+        "s: {eventName: NoSuchCall}\ncondition: s",
+        "s: {eventSource: ec2.amazonaws.com, requestParameters.instanceType|startswith: t}\n"
+        "condition: s",
+        "k: [AssumeRole]\ncondition: k",
+        "s: {requestParameters.bucketName|exists: true}\ncondition: s",
+    ]
+    rules: list[Rule] = []
+    for i, d in enumerate(detections):
+        rules += load(d, title=f"r{i}").rules
+    assert len(rules) == len(detections)
+    f = parse(window)
+    together = run(real_store, rules, f)
+    alone = [run_rule(real_store, r, f) for r in rules]
+    assert any(r.count for r in alone)
+    for a, b in zip(together, alone, strict=True):
+        assert (a.rule.title, a.count, a.first, a.last, a.rowids) == (
+            b.rule.title,
+            b.count,
+            b.first,
+            b.last,
+            b.rowids,
+        ), a.rule.title

@@ -1,7 +1,8 @@
-"""Rules over the cache: one query per rule (the ids and times of its events, no rows)."""
+"""Rules over the cache: the ids and times of their events (no rows), from as few passes as can say it."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from ..filter.language import Filter
 from ..store.codec import eid_text
 from ..store.db import Interrupted
 from ..store.queries import Plan
+from ..store.schema import EVENT_DICTS
 from ..store.words import ChunkScan, matcher
 from .rules import Rule
 
@@ -93,20 +95,34 @@ def run(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Result]:
     """Every rule over the window (``window``: since/until, and any terms the rules are ANDed
-    with), in the order given. ``progress(done, total)`` after each rule. The rules that only
-    the raw records answer (paths, keywords; no column to narrow them first) share one pass
-    over the chunks: each is decompressed once for all of them."""
+    with), in the order given. ``progress(done, total)`` after each rule. The rules on
+    dictionary columns only are decided together from one pass over the table; those the raw
+    records answer (paths, keywords; their columns checked on the rows they find) share one
+    pass over the chunks: each is decompressed once for all of them."""
     out: dict[int, Result] = {}
     shared: list[tuple[int, Plan]] = []
+    columns: list[tuple[int, Plan]] = []
+    bare = Filter(window.text, window.terms, window.words, None, None, window.groups)
     for i, rule in enumerate(rules):
         try:
             p = store.queries.plan(rule_filter(rule, window), scope)
         except (sqlite3.Error, ValueError) as e:
             out[i] = Result(rule, 0, None, None, (), f"the cache can't answer it: {e}")
             continue
-        if p.raw and not p.terms and not p.raw_fields and not p.empty:
+        if p.raw and not p.raw_fields and not p.empty:
             shared.append((i, p))
-    done = 0
+        elif p.empty:
+            out[i] = Result(rule, 0, None, None, ())
+        elif not p.raw and not p.raw_fields and scope is None:
+            q = store.queries.plan(rule_filter(rule, bare), None)  # the window: on the rows
+            if set(_COLUMN.findall(q.base)) <= _DICT_COLUMNS:
+                columns.append((i, q))
+    if len(columns) > 1 and not (cancelled is not None and cancelled()):
+        got = _by_columns(
+            store, [rules[i] for i, _ in columns], [p for _, p in columns], window, cancelled
+        )
+        out.update(zip([i for i, _ in columns], got, strict=True))
+    done = len(out)
     for i, rule in enumerate(rules):
         if cancelled is not None and cancelled():
             break
@@ -123,6 +139,67 @@ def run(
         if progress is not None:
             progress(len(rules), len(rules))
     return [out[i] for i in range(len(rules)) if i in out]
+
+
+_COLUMN = re.compile(r"\be\.(\w+)")
+_DICT_COLUMNS = set(EVENT_DICTS)
+
+
+def _by_columns(
+    store: Store,
+    rules: Sequence[Rule],
+    plans: Sequence[Plan],
+    window: Filter,
+    cancelled: Callable[[], bool] | None,
+) -> list[Result]:
+    """Rules whose plans read dictionary columns only, from one pass over the table: its
+    rows grouped by the distinct tuples of the columns the plans use (a few thousand on a
+    million events), each plan decided once per tuple by SQL; a match's rank (newest first)
+    is its row's position."""
+    cols = sorted({c for p in plans for c in _COLUMN.findall(p.base)}) or ["kind"]
+    with store.db.reading(cancelled) as c:
+        rows = c.execute(f"SELECT id, ts, {', '.join(cols)} FROM events").fetchall()
+    rows.sort(key=lambda r: (r[1], r[0]), reverse=True)
+    if window.since is not None or window.until is not None:
+        lo = -(2**63) if window.since is None else int(window.since.timestamp() * 1000)
+        hi = 2**63 if window.until is None else int(window.until.timestamp() * 1000)
+        rows = [r for r in rows if lo <= r[1] <= hi]
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for rank, r in enumerate(rows):
+        g = groups.get(r[2:])
+        if g is None:
+            groups[r[2:]] = [rank]
+        else:
+            g.append(rank)
+    ids = [int(r[0]) for r in rows]
+    times = [int(r[1]) for r in rows]
+    del rows
+    keys = list(groups)
+    out: list[Result] = []
+    with store.db.reading(cancelled) as c:
+        c.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS tt_tuples (n INTEGER PRIMARY KEY, {', '.join(cols)})"
+        )
+        try:
+            c.execute("DELETE FROM temp.tt_tuples")
+            marks = ",".join("?" * (len(cols) + 1))
+            c.executemany(
+                f"INSERT INTO temp.tt_tuples VALUES ({marks})",
+                [(n, *k) for n, k in enumerate(keys)],
+            )
+            for rule, p in zip(rules, plans, strict=True):
+                hits = c.execute(f"SELECT e.n FROM temp.tt_tuples e WHERE {p.base}", p.base_params)
+                ranks = [x for (n,) in hits for x in groups[keys[n]]]
+                if not ranks:
+                    out.append(Result(rule, 0, None, None, ()))
+                    continue
+                ranks.sort()
+                rowids = tuple(map(ids.__getitem__, ranks))
+                first, last = _when(times[ranks[-1]]), _when(times[ranks[0]])
+                out.append(Result(rule, len(ranks), first, last, rowids))
+        finally:
+            c.execute("DROP TABLE IF EXISTS temp.tt_tuples")
+    return out
 
 
 def _result(rule: Rule, found: list[tuple[int, int]]) -> Result:

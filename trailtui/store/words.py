@@ -17,7 +17,7 @@ import re
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from functools import lru_cache
 from typing import Any
@@ -54,12 +54,15 @@ class Chunk:
     """A decompressed chunk: the records, one a line (where each line starts is found when
     first needed: most chunks a word scan reads hold no hit)."""
 
-    __slots__ = ("_folded", "_starts", "data")
+    __slots__ = ("_folded", "_hits", "_starts", "data")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
         self._starts: list[int] | None = None
         self._folded: bytes | None = None
+        self._hits: dict[
+            bytes, frozenset[int]
+        ] = {}  # needle -> its lines (the pass's rules share them)
 
     @property
     def folded(self) -> bytes:
@@ -182,13 +185,17 @@ class WordMatcher:
 
 
 def _lines_with(folded: bytes, w: bytes, ch: Chunk) -> set[int]:
-    out: set[int] = set()
-    p = folded.find(w)
-    while p >= 0:
-        i = ch.line_of(p)
-        out.add(i)
-        p = folded.find(w, ch.starts[i + 1])
-    return out
+    """The lines of the chunk that hold the (folded) needle; found once per chunk."""
+    got = ch._hits.get(w)
+    if got is None:
+        out: set[int] = set()
+        p = folded.find(w)
+        while p >= 0:
+            i = ch.line_of(p)
+            out.add(i)
+            p = folded.find(w, ch.starts[i + 1])
+        got = ch._hits[w] = frozenset(out)
+    return set(got)
 
 
 def _needle(text: str) -> bytes | None:
@@ -239,7 +246,7 @@ def term_needles(t: Term) -> list[frozenset[bytes]]:
     return [frozenset([k]), frozenset(alts)] if anywhere else [frozenset(alts)]
 
 
-def _lines_any(folded: bytes, needles: frozenset[bytes], ch: Chunk) -> set[int]:
+def _lines_any(folded: bytes, needles: Iterable[bytes], ch: Chunk) -> set[int]:
     out: set[int] = set()
     for n in needles:
         out |= _lines_with(folded, n, ch)
@@ -318,6 +325,7 @@ class LineMatcher:
             out = set(only) if out is None else out & set(only)
             if len(out) * 8 < len(ch.data) // 1024:
                 return {i for i in out if self._line(ch.line(i))}
+        present: set[int] | None = None
         if self._hs is not None:
             present = self._hs.present(ch.data)
             for _, reqs in self.pos:
@@ -330,7 +338,8 @@ class LineMatcher:
                 continue
             # the last set says the most (the key and the value): its lines first, the
             # others (the key alone) tested on those lines only
-            hit = _lines_any(folded, reqs[-1], ch)
+            last = reqs[-1] if present is None else [n for n in reqs[-1] if self._ids[n] in present]
+            hit = _lines_any(folded, last, ch)
             out = hit if out is None else out & hit
             for req in reqs[:-1]:
                 out = {i for i in out if any(n in folded[starts[i] : starts[i + 1]] for n in req)}

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,25 @@ def test_query_demo_table(demo_cache: Path, capsys: pytest.CaptureFixture[str]) 
     out = capsys.readouterr().out
     assert "2026-11-19 03:12:07" in out and "SkeddlyScheduler/skeddly-7f3a2c1e" in out
     assert "203.0.113.66" in out
+
+
+def test_query_says_how_many_match_past_the_limit(
+    demo_cache: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trailtui.cli import query
+    from trailtui.store.db import Interrupted
+    from trailtui.store.store import Store
+
+    assert main(["query", "name:StopInstances", "--demo", "--limit", "1"]) == 0
+    assert re.search(r"^1 event \(of [\d,]+ matching\)$", capsys.readouterr().err, re.M)
+    assert query.COUNT_BUDGET > 0
+
+    def slow(*args: object) -> int:  # a count past its moment (a raw filter on 1M events)
+        raise Interrupted("cancelled")
+
+    monkeypatch.setattr(Store, "count", slow)
+    assert main(["query", "name:StopInstances", "--demo", "--limit", "1"]) == 0
+    assert "1 event (more match: not counted)" in capsys.readouterr().err
 
 
 def test_exit_codes(demo_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:

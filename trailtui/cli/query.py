@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from typing import TYPE_CHECKING
 
 from .common import EXIT_NO_MATCH, EXIT_OK, fail
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from ..filter.language import Filter
     from ..store.store import Store
 from .common import bookmark_named, build_filter
+
+COUNT_BUDGET = 0.4  # s: the total after a --limit page, when it can be said that fast
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -89,12 +92,19 @@ def print_table(store: Store, f: Filter, scope: list[int] | None, limit: int | N
         err.print(Text("no events match"))
         return 0
     console.print(table)
-    total = store.count(f, scope) if limit is not None and n >= limit else n
-    err.print(
-        Text(
-            f"{n:,} event{'' if n == 1 else 's'}"
-            + (f" (of {total:,} matching)" if total > n else ""),
-            style="dim",
-        )
-    )
+    total: int | None = n
+    if limit is not None and n >= limit:
+        # how many match in all, if a moment says it (a filter on the raw records counts by
+        # reading every record: seconds on a million events, not worth holding the answer)
+        from ..store.db import Interrupted
+
+        deadline = time.monotonic() + COUNT_BUDGET
+        try:
+            total = store.count(f, scope, lambda: time.monotonic() > deadline)
+        except Interrupted:
+            total = None
+    more = " (more match: not counted)" if total is None else ""
+    if total is not None and total > n:
+        more = f" (of {total:,} matching)"
+    err.print(Text(f"{n:,} event{'' if n == 1 else 's'}{more}", style="dim"))
     return n

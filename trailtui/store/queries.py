@@ -307,7 +307,7 @@ class Queries:
                 self._scans.clear()
             self._scans[key] = st
         m = matcher(p.raw) if p.raw else None
-        group = 32
+        group = 4  # doubling: a common filter fills its page from the first chunks
         while st.pos < len(st.chunks):
             if need is not None and len(st.found) >= need:
                 st.found.sort(reverse=True)

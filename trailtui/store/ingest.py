@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Sequence
-from itertools import chain, repeat
+from itertools import chain
 from typing import Any
 
 from ..filter.values import ipv4_int
@@ -73,15 +73,15 @@ def _insert_many(c: sqlite3.Connection, head: str, width: int, rows: list[tuple[
         c.executemany(f"{head} {one}", rows[full:])
 
 
-def _post(c: sqlite3.Connection, events: list[tuple[Any, ...]]) -> None:
-    """The postings of these event rows: (column, value, chunk) once each. An event that
-    turns out to be cached already may leave one that holds nothing: postings are a
-    superset, a filter still checks every row they lead to."""
-    chunks = [e[4] for e in events]
-    got: set[tuple[int, int, int]] = set()
-    for col in range(len(POSTED)):
-        got.update(zip(repeat(col, len(events)), [e[6 + col] for e in events], chunks, strict=True))
-    _insert_many(c, "INSERT OR IGNORE INTO postings VALUES", 3, sorted(got))
+def post(c: sqlite3.Connection, first: int, last: int) -> None:
+    """The postings of the events with ids first..last: (column, value, chunk) once each. An
+    event that turns out to be cached already leaves none (its row is not there)."""
+    for col, name in enumerate(POSTED):
+        c.execute(
+            f"INSERT OR IGNORE INTO postings SELECT DISTINCT {col}, {name}, chunk FROM events "
+            "WHERE id BETWEEN ? AND ? ORDER BY 2, 3",
+            (first, last),
+        )
 
 
 class Writer:
@@ -218,7 +218,8 @@ class Writer:
             plans.append((b, st, oid, g, event_of, cbase))
         before = c.total_changes
         _insert_many(c, "INSERT OR IGNORE INTO events VALUES", 14, events)
-        _post(c, events)
+        if events:
+            post(c, events[0][0], events[-1][0])
         missing: dict[int, tuple[int, int]] = {}  # optimistic id -> the cached event's
         if c.total_changes - before != len(events):
             have = {

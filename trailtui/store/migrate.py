@@ -31,9 +31,9 @@ from .batch import (
 )
 from .codec import eid_key, raw_record_bytes
 from .db import Database, StoreError
-from .ingest import Writer, clean
+from .ingest import Writer, clean, post
 from .origins import like_prefix
-from .schema import NEWEST_TABLE, POSTED, SCHEMA, SCHEMA_VERSION
+from .schema import NEWEST_TABLE, POSTINGS, SCHEMA, SCHEMA_VERSION
 
 Progress = Callable[[int, int], None]  # (events converted, events in all)
 
@@ -81,18 +81,13 @@ def add_postings(db: Database, progress: Progress | None = None) -> None:
         row = c.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if row is None or row[0] != "3":  # another process did it meanwhile
             return
-        total = len(POSTED)
-        c.execute(
-            "CREATE TABLE IF NOT EXISTS postings (col INTEGER NOT NULL, value INTEGER NOT NULL, "
-            "chunk INTEGER NOT NULL, PRIMARY KEY (col, value, chunk)) WITHOUT ROWID"
-        )
-        for i, col in enumerate(POSTED):
-            c.execute(
-                f"INSERT OR IGNORE INTO postings SELECT DISTINCT {i}, {col}, chunk FROM events "
-                f"ORDER BY 2, 3"
-            )
+        c.execute(POSTINGS)
+        top = int(c.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
+        step = 200_000
+        for first in range(1, top + 1, step):
+            post(c, first, first + step - 1)
             if progress is not None:
-                progress(i + 1, total)
+                progress(min(first + step - 1, top), top)
         c.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
 
 

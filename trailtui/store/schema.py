@@ -53,6 +53,10 @@ EVENT_DICTS: dict[str, str] = {
 # number here, the value's id, the chunk), a few entries per chunk: a filter on a rare value
 # (an IP, a key, a principal, an event name) reads only the chunks' rows that may hold it
 POSTED: tuple[str, ...] = tuple(EVENT_DICTS)
+POSTINGS = (
+    "CREATE TABLE IF NOT EXISTS postings (col INTEGER NOT NULL, value INTEGER NOT NULL, "
+    "chunk INTEGER NOT NULL, PRIMARY KEY (col, value, chunk)) WITHOUT ROWID;"
+)
 
 
 def _dict_ddl(table: str, cols: tuple[str, ...]) -> str:
@@ -149,12 +153,9 @@ CREATE TABLE IF NOT EXISTS extra_origins (
     origin INTEGER NOT NULL,
     PRIMARY KEY (event, origin)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS postings (
-    col INTEGER NOT NULL,
-    value INTEGER NOT NULL,
-    chunk INTEGER NOT NULL,
-    PRIMARY KEY (col, value, chunk)
-) WITHOUT ROWID;
+"""
+    + POSTINGS
+    + """
 CREATE TABLE IF NOT EXISTS coverage (
     source TEXT NOT NULL,
     filter_key TEXT NOT NULL,

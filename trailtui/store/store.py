@@ -80,7 +80,7 @@ class Store:
             db = Database(self.path, readonly)
             version = schema_version(db)
         if version == 3 and not readonly:
-            add_postings(db, _progress_bar(f"indexing the cache {self.path} (once)", "columns"))
+            add_postings(db, _progress_bar(f"indexing the cache {self.path} (once)", "events"))
             version = schema_version(db)
         if version is not None and version != SCHEMA_VERSION and not (version == 3 and readonly):
             db.close()

@@ -218,10 +218,11 @@ class Writer:
             plans.append((b, st, oid, g, event_of, cbase))
         before = c.total_changes
         _insert_many(c, "INSERT OR IGNORE INTO events VALUES", 14, events)
+        inserted = c.total_changes - before
         if events:
             post(c, events[0][0], events[-1][0])
         missing: dict[int, tuple[int, int]] = {}  # optimistic id -> the cached event's
-        if c.total_changes - before != len(events):
+        if inserted != len(events):
             have = {
                 int(r[0])
                 for r in c.execute(

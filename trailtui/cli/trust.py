@@ -7,8 +7,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .common import EXIT_NO_MATCH, EXIT_OK, build_filter, fail
 from .opening import Opened, open_sources, read_headless, wants_live
@@ -40,7 +41,6 @@ def cmd_gaps(args: argparse.Namespace) -> int:
     from ..filter.language import DURATION
     from ..investigate.gaps import deliveries, find_gaps
     from ..investigate.tampering import find
-    from ..safe import clean, json_escape_unsafe
     from ..sources.base import LogFiles, window_of
 
     if DURATION.match(args.min.strip()) is None:
@@ -65,12 +65,8 @@ def cmd_gaps(args: argparse.Namespace) -> int:
     names = [n for s in trails for n in s.log_files(start, end)]
     findings = find(opened.store, f, opened.scope, trail_buckets(opened))
     gaps = find_gaps(deliveries(names), min_gap, findings, (f.since, f.until))
-    if args.format == "json":
-        text = json.dumps([g.to_json() for g in gaps], ensure_ascii=False, indent=2)
-        sys.stdout.write("\n".join(json_escape_unsafe(x) for x in text.split("\n")) + "\n")
-    else:
-        for g in gaps:
-            sys.stdout.write(clean(g.line(), 1000) + "\n")
+    _emit(gaps, args.format)
+    if args.format != "json":
         n = len(deliveries(names))
         sys.stderr.write(
             f"{len(gaps)} gap{'s' if len(gaps) != 1 else ''} of at least {args.min} "
@@ -85,23 +81,31 @@ def _fetch_holes(args: argparse.Namespace, opened: Opened, f: Filter, min_gap: t
     from datetime import UTC, datetime
 
     from ..investigate.gaps import coverage_holes
-    from ..safe import clean, json_escape_unsafe
+    from ..safe import clean
 
     if f.since is None:
         f = f.with_window(datetime.now(UTC) - timedelta(hours=24), f.until)
     read_headless(opened, f, quiet=args.format != "text")
     holes = coverage_holes(opened.store, opened.scope, f, datetime.now(UTC), min_gap)
-    if args.format == "json":
-        text = json.dumps([h.to_json() for h in holes], ensure_ascii=False, indent=2)
-        sys.stdout.write("\n".join(json_escape_unsafe(x) for x in text.split("\n")) + "\n")
-    else:
-        for h in holes:
-            sys.stdout.write(clean(h.line(), 1000) + "\n")
+    _emit(holes, args.format)
+    if args.format != "json":
         sys.stderr.write(
             f"{len(holes)} stretch{'es' if len(holes) != 1 else ''} of at least {args.min} "
             f"not fetched from {clean(opened.label, 200)}\n"
         )
     return EXIT_NO_MATCH if holes else EXIT_OK
+
+
+def _emit(items: Sequence[Any], fmt: str) -> None:
+    """Gaps (or holes) on stdout: a JSON array, or a line each."""
+    from ..safe import clean, json_escape_unsafe
+
+    if fmt == "json":
+        text = json.dumps([g.to_json() for g in items], ensure_ascii=False, indent=2)
+        sys.stdout.write("\n".join(json_escape_unsafe(x) for x in text.split("\n")) + "\n")
+    else:
+        for g in items:
+            sys.stdout.write(clean(g.line(), 1000) + "\n")
 
 
 def _duration(text: str) -> timedelta:

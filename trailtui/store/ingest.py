@@ -13,14 +13,14 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Sequence
-from itertools import chain
+from itertools import chain, repeat
 from typing import Any
 
 from ..filter.values import ipv4_int
 from .batch import TABLES, FileBatch, FileRecord, IngestStats
 from .db import Database
 from .origins import ensure_origin, roots
-from .schema import DICTS, POSTED
+from .schema import DICTS, EVENT_DICTS, POSTED
 
 _PROBE = 500  # eventIDs per dedupe query
 
@@ -73,15 +73,19 @@ def _insert_many(c: sqlite3.Connection, head: str, width: int, rows: list[tuple[
         c.executemany(f"{head} {one}", rows[full:])
 
 
-def post(c: sqlite3.Connection, first: int, last: int) -> None:
-    """The postings of the events with ids first..last: (column, value, chunk) once each. An
-    event that turns out to be cached already leaves none (its row is not there)."""
-    for col, name in enumerate(POSTED):
-        c.execute(
-            f"INSERT OR IGNORE INTO postings SELECT DISTINCT {col}, {name}, chunk FROM events "
-            "WHERE id BETWEEN ? AND ? ORDER BY 2, 3",
-            (first, last),
-        )
+def post(c: sqlite3.Connection, events: Sequence[tuple[Any, ...]]) -> None:
+    """The postings of these rows of ``events`` (all its columns, in order: the chunk 5th,
+    POSTED's from the 7th): (column, value, chunk) once each."""
+    n = len(events)
+    chunks = [e[4] for e in events]
+    got: set[tuple[int, int, int]] = set()
+    for col in range(len(POSTED)):
+        got.update(zip(repeat(col, n), [e[6 + col] for e in events], chunks, strict=True))
+    _insert_many(c, "INSERT OR IGNORE INTO postings VALUES", 3, list(got))
+
+
+# a batch's table number -> the posted column whose values it holds
+_POSTED_OF = {TABLES.index(EVENT_DICTS[col]): i for i, col in enumerate(POSTED)}
 
 
 class Writer:
@@ -192,6 +196,11 @@ class Writer:
         events: list[tuple[Any, ...]] = []
         extra: list[tuple[int, int]] = []
         plans = []
+        # postings: (column, value, chunk); a batch of one chunk gives its values (a superset
+        # when some of its events were cached before, or a value only a resource or an issued
+        # key holds: a filter checks every row postings lead to), a bigger one its rows'
+        posts: set[tuple[int, int, int]] = set()
+        many: list[tuple[Any, ...]] = []
         for b in batches:
             st = IngestStats(duplicates=b.duplicates)
             oid = self._origin(c, b, new_origins, known_roots)
@@ -216,11 +225,16 @@ class Writer:
                      g[r[5]], g[r[6]], g[r[7]], g[r[8]], g[r[9]], g[r[10]], g[r[11]], g[r[12]])
                 )  # fmt: skip
             plans.append((b, st, oid, g, event_of, cbase))
+            if len(b.chunks) == 1:  # its postings: the batch's own values, no row read
+                posts.update((col, g[k], cbase) for k, v in enumerate(b.values)
+                             if (col := _POSTED_OF.get(v[0])) is not None)  # fmt: skip
+            else:
+                many.extend(events[len(events) - sum(1 for x in event_of if x is not None) :])
         before = c.total_changes
         _insert_many(c, "INSERT OR IGNORE INTO events VALUES", 14, events)
         inserted = c.total_changes - before
-        if events:
-            post(c, events[0][0], events[-1][0])
+        post(c, many)
+        _insert_many(c, "INSERT OR IGNORE INTO postings VALUES", 3, sorted(posts))
         missing: dict[int, tuple[int, int]] = {}  # optimistic id -> the cached event's
         if inserted != len(events):
             have = {

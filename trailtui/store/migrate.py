@@ -83,9 +83,12 @@ def add_postings(db: Database, progress: Progress | None = None) -> None:
             return
         c.execute(POSTINGS)
         top = int(c.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
-        step = 200_000
+        step = 100_000
         for first in range(1, top + 1, step):
-            post(c, first, first + step - 1)
+            rows = c.execute(
+                "SELECT * FROM events WHERE id BETWEEN ? AND ?", (first, first + step - 1)
+            ).fetchall()
+            post(c, rows)
             if progress is not None:
                 progress(min(first + step - 1, top), top)
         c.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")

@@ -262,3 +262,30 @@ def test_a_damaged_chunk_reads_as_missing_not_a_crash(tmp_path: Path) -> None:
     s = Store(tmp_path / "c.sqlite")  # a fresh chunk cache
     assert s.raw(rid) is None
     assert s.window(parse("nothing-matches-this"), 0, 10) == []
+
+
+def test_postings_of_a_batch_of_several_chunks_name_each_chunk(tmp_path: Path) -> None:
+    """A big file is several chunks: each chunk's postings hold its own rows' values, so a
+    value only the last chunk holds leads there alone (a one-chunk batch posts its values)."""
+    recs = [_rec(i) for i in range(2500)]
+    recs[2400]["sourceIPAddress"] = "198.51.100.7"
+    recs[2400]["eventName"] = "RareCall"
+    s = Store(tmp_path / "c.sqlite")
+    s.ingest([parse_record(r) for r in recs], "big-file")
+    s.ingest([parse_record(_rec(2600, eventName="RareCall"))], "small-file")
+    with s.db.conn() as c:
+        n_chunks = c.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        ip = c.execute(
+            "SELECT p.chunk FROM postings p JOIN ips d ON d.id = p.value "
+            "WHERE p.col = 5 AND d.s = '198.51.100.7'"
+        ).fetchall()
+        rare = c.execute(
+            "SELECT p.chunk FROM postings p JOIN kinds k ON k.id = p.value "
+            "WHERE p.col = 0 AND k.name = 'RareCall' ORDER BY p.chunk"
+        ).fetchall()
+    assert n_chunks >= 4 and len(ip) == 1 and len(rare) == 2
+    assert [r.event_id for r in s.window(parse("ip:198.51.100.7"), 0, 10)] == [
+        recs[2400]["eventID"]
+    ]
+    assert s.count(parse("name:RareCall")) == 2
+    s.close()

@@ -323,3 +323,32 @@ async def test_slash_in_a_text_field_is_a_character(make_app: Callable[..., Trai
         await settle(pilot)
         assert app.filter_text == "name:/^Stop/"
         assert app.event_list.total == app.store.count(app.effective("name:/^Stop/"))
+
+
+async def test_a_slash_typed_fast_stays_in_its_place(make_app: Callable[..., TrailApp]) -> None:
+    """A CIDR or a regex typed fast (or pasted over SSH) arrives as one burst: the / lands
+    after the keys before it, not ahead of them (it used to jump to where the cursor was
+    when the burst began: 'ab/cd' read '/abcd')."""
+    from textual import events
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await pilot.pause()
+        driver = app._driver
+        assert driver is not None
+        for ch in "ip:10.0.0.0/8 name:/^Stop/":
+            key = {
+                "/": "slash",
+                " ": "space",
+                ":": "colon",
+                ".": "full_stop",
+                "^": "circumflex_accent",
+            }.get(ch, ch)
+            ev = events.Key(key, ch)
+            ev.set_sender(app)
+            driver.send_message(ev)
+        await pilot.pause()
+        await pilot.pause()
+        assert app.bar.input.value == "ip:10.0.0.0/8 name:/^Stop/"

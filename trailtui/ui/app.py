@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
@@ -485,7 +485,10 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
     def action_focus_filter(self) -> None:
         focused = self.focused
         if isinstance(focused, Input):
-            focused.insert_text_at_cursor("/")  # a / typed in a text field (regex, path)
+            # a / typed in a text field (a regex, a CIDR): a character, in its place among the
+            # keys typed before it, which may still be queued at the field (a fast typist, a
+            # paste): it joins that queue, as any other key does
+            focused.post_message(events.Key("slash", "/"))
             return
         if self.screen is not self.screen_stack[0]:
             return  # a dialog is open

@@ -4,10 +4,14 @@
                                                           hook installed as trailtui.ui.app loads
     python bench/_firstpaint.py MARK bare                 a Textual app with a Static and a Footer
 
-MARK gets "<epoch seconds> <peak RSS kB> <process age s>" once the first frame is on screen,
-then the app exits. The hook lives here, not in the product: it patches TrailApp when its
-module is imported (which the explorer does lazily, after its first window is prefetched), so
-the program runs its own start-up path.
+MARK gets "<epoch seconds> <peak RSS kB> <process age s> <frame epoch seconds>" once the
+first frame is on screen, then the app exits. Two moments: the frame (the first frame the app
+writes to the terminal that holds the list's first window; for the bare app its first frame)
+and the epoch (the app idle after that window arrived: Textual then has run what it queued
+after that refresh, e.g. the footer's keys, so it is the frame plus whatever came with it).
+The hook lives here, not in the product: it patches TrailApp when its module is imported
+(which the explorer does lazily, after its first window is prefetched), so the program runs
+its own start-up path.
 """
 
 from __future__ import annotations
@@ -33,10 +37,27 @@ def process_age() -> float:
         return -1.0
 
 
+FRAME: list[float] = []  # when the first frame with the list was written
+
+
 def note(mark: Path, app: Any) -> None:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    mark.write_text(f"{time.time()} {rss} {process_age()}\n")
+    now = time.time()
+    frame = FRAME[0] if FRAME else now
+    mark.write_text(f"{now} {rss} {process_age()} {frame}\n")
     app.exit(0)
+
+
+def note_frames(cls: Any, shown: Any) -> None:
+    """Remember when ``cls`` first writes a frame while ``shown(app)`` is true."""
+    original = cls._display
+
+    def _display(self: Any, screen: Any, renderable: Any) -> None:
+        original(self, screen, renderable)
+        if renderable is not None and not FRAME and shown(self):
+            FRAME.append(time.time())
+
+    cls._display = _display
 
 
 def patch_trailapp(mod: ModuleType, mark: Path) -> None:
@@ -61,6 +82,7 @@ def patch_trailapp(mod: ModuleType, mark: Path) -> None:
             self.call_after_refresh(lambda: note(mark, self))
 
     cls.on_mount = on_mount
+    note_frames(cls, lambda app: 0 in app.event_list.pages)
 
 
 class _Hook(importlib.abc.MetaPathFinder):
@@ -101,6 +123,7 @@ def bare(mark: Path) -> None:
         def on_mount(self) -> None:
             self.call_after_refresh(lambda: note(mark, self))
 
+    note_frames(Bare, lambda app: True)
     Bare().run()
 
 

@@ -35,8 +35,15 @@ def _wal(c: sqlite3.Connection, seconds: float = 60.0) -> None:
             time.sleep(0.05)
 
 
-READ_CACHE_KB = 8 * 1024  # page cache of a reading connection
+# page cache of a reading connection. Each pooled connection fills its cache to the cap (a
+# count or a histogram scans more than any cap), and the explorer has as many connections as
+# it has worker threads reading at once (a new filter starts the list page, the count, the
+# histogram, the trust worker, completion; the old filter's are still stopping): 12 of them at
+# 8 MB each were 100 MB of the explorer's peak. The windows, counts and histograms of bench/
+# tui.py's filters run as fast with 1, 2 or 8 MB (the file's pages are in the OS cache).
+READ_CACHE_KB = 2 * 1024
 WRITE_CACHE_KB = 64 * 1024  # and of one writing (index pages of a big batch)
+IDLE_MAX = 4  # connections kept open between reads; those beyond are closed as they come back
 
 
 class StoreError(RuntimeError):
@@ -69,6 +76,7 @@ class Database:
         self._conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._busy: set[int] = set()  # ids of the connections in use
+        self._big: set[int] = set()  # ids of the connections with a writer's page cache
         self._closed = False
         if not readonly:
             ensure_private_dir(self.path.parent)
@@ -85,15 +93,33 @@ class Database:
         """A connection from the pool, back in the pool afterwards (closed then, when the
         cache was closed while it was in use: closing it under a running statement crashes
         the process)."""
+        with self._pooled(writing=False) as c:
+            yield c
+
+    def _take(self, writing: bool) -> sqlite3.Connection | None:
+        """An idle connection (under the lock): a writer gets the one that wrote last (its
+        big page cache holds the index pages the next batch writes), a reader another."""
+        for i in range(len(self._idle) - 1, -1, -1):
+            if (id(self._idle[i]) in self._big) == writing:
+                return self._idle.pop(i)
+        return self._idle.pop() if self._idle else None
+
+    @contextmanager
+    def _pooled(self, writing: bool) -> Iterator[sqlite3.Connection]:
         with self._lock:
             if self._closed:
                 raise StoreError(f"the cache {self.path} is closed")
-            c = self._idle.pop() if self._idle else None
+            c = self._take(writing)
         if c is None:
             c = self._connect()
         with self._lock:
             self._busy.add(id(c))
         try:
+            if not writing and id(c) in self._big:
+                # a writer's connection reads again: back to a reader's cache (the pages
+                # over it are freed)
+                c.execute(f"PRAGMA cache_size=-{READ_CACHE_KB}")
+                self._big.discard(id(c))
             yield c
         finally:
             if c.in_transaction:
@@ -101,7 +127,12 @@ class Database:
                     c.rollback()
             with self._lock:
                 self._busy.discard(id(c))
-                if self._closed:
+                if self._closed or (c in self._conns and len(self._idle) >= IDLE_MAX):
+                    # closed, or a burst of readers is over: only a few stay open (each
+                    # keeps its page cache)
+                    if c in self._conns:
+                        self._conns.remove(c)
+                    self._big.discard(id(c))
                     with contextlib.suppress(sqlite3.Error):
                         c.close()
                 elif c in self._conns:
@@ -124,10 +155,16 @@ class Database:
             # (index pages) is copied back once (ingest writes ~6 MB a transaction)
             c.execute("PRAGMA wal_autocheckpoint=8192")
         c.execute("PRAGMA synchronous=NORMAL")
-        c.execute("PRAGMA temp_store=MEMORY")
+        # big sorts (GROUP BY over a million rows: the histogram of everything) spill to a
+        # temporary file past the page cache's size, as SQLite does by default, instead of
+        # growing in memory (30 MB more at the peak with MEMORY, and no faster); the file is
+        # SQLite's own (0600, deleted as it is opened)
+        c.execute("PRAGMA temp_store=FILE")
         # readers: a small page cache each and no mmap (every pooled thread has a connection, and
         # mapped pages of a scanned 1M cache count as the explorer's memory: 943 MB measured);
-        # a write transaction raises its own connection's cache while it writes
+        # a write transaction raises its own connection's cache, kept for the writes that
+        # follow (the pool hands that connection to writers first) and dropped when the
+        # connection goes to a reader
         c.execute(f"PRAGMA cache_size=-{READ_CACHE_KB}")
         c.create_function("tt_regexp", 2, _regexp, deterministic=True)
         c.create_function("tt_ip_in", 2, _ip_in, deterministic=True)
@@ -141,8 +178,10 @@ class Database:
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (BEGIN IMMEDIATE: the write lock is taken at once, so two
         writers queue on the busy timeout instead of failing half-way)."""
-        with self.conn() as c:
-            c.execute(f"PRAGMA cache_size=-{WRITE_CACHE_KB}")
+        with self._pooled(writing=True) as c:
+            if id(c) not in self._big:
+                c.execute(f"PRAGMA cache_size=-{WRITE_CACHE_KB}")
+                self._big.add(id(c))
             c.execute("BEGIN IMMEDIATE")
             try:
                 yield c
@@ -185,6 +224,11 @@ class Database:
             finally:
                 c.set_progress_handler(None, 0)
 
+    def open_connections(self) -> int:
+        """How many connections are open (in use or idle)."""
+        with self._lock:
+            return len(self._conns)
+
     def close(self) -> None:
         """Close the idle connections now, those in use (another thread's statement) as they
         come back; no connection is handed out after."""
@@ -196,4 +240,5 @@ class Database:
                         c.close()
             self._conns.clear()
             self._idle.clear()
+            self._big.clear()
         self.chunks.clear()

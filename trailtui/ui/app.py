@@ -21,6 +21,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
+from textual.widgets._footer import FooterKey
 from textual.worker import get_current_worker
 
 from ..config import config_file, load_settings
@@ -94,8 +95,27 @@ def pivot_term(path: Sequence[str | int], value: Any) -> str:
 def _warm_screens() -> None:
     import importlib
 
-    for name in ("help", "bookmarks", "history", "who", "prompt", "export"):
+    for name in ("help", "bookmarks", "history", "who", "prompt", "export", "report", "confirm"):
         importlib.import_module(f"{__package__}.screens.{name}")
+
+
+class KeyFooter(Footer):
+    """Textual's Footer, its binding keys made in the footer's style: such a key starts
+    compact and is then bound to the footer's style (not compact), so each was styled three
+    times as it mounted (15 keys: 40-80 ms on the way to the first frame, and again at each
+    focus change that changes the bindings). Looks the same (the palette key, not bound,
+    stays compact as Textual makes it)."""
+
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and not widget.has_class("-command-palette"):
+                widget.set_reactive(FooterKey.compact, self.compact)
+                widget.set_class(self.compact, "-compact", update=False)
+            yield widget
+
+
+class _Explorer(Screen[Any]):
+    AUTO_FOCUS = "#event-list"
 
 
 class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
@@ -180,18 +200,29 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
 
     # ------------------------------------------------------------------ layout
 
+    def get_default_screen(self) -> Screen[Any]:
+        """The explorer's screen focuses the list as it opens (Textual's default would focus
+        the filter bar first, then on_mount the list: the bar, the list and the footer each
+        restyled twice before the first frame)."""
+        return _Explorer(id="_default")
+
     def compose(self) -> ComposeResult:
         yield FilterBar(self.store, self.scope, id="filter-bar")
         yield Histogram(id="histogram")
         yield InstanceStrip(id="instance-strip")
-        with Container(id="main"):
+        # the layout for the terminal's width from the start (on_resize keeps it): set on the
+        # first resize instead, the whole pane was styled twice before the first frame
+        below = self.layout_choice == "below" or (
+            self.layout_choice is None and self.size.width < WIDE
+        )
+        with Container(id="main", classes="-below" if below else ""):
             with Vertical(id="list-pane"):
                 yield Static(id="list-header")
                 yield EventList(self.store, self.scope, id="event-list")
             yield DetailView(id="detail")
         yield PinsPane(id="pins")
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.bar.set_window_label(WINDOWS[self.window_index][0])
@@ -247,7 +278,15 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
         if self.closing() or msg.page != 0 or msg.generation != self.event_list.generation:
             return
         # the slower whole-filter work starts once the first window is on screen
-        self.call_after_refresh(self.relayout)
+        self.call_after_refresh(self._window_shown, msg.generation)
+
+    def _window_shown(self, generation: int) -> None:
+        """A filter's first window is on screen: the histogram, what can be trusted and, the
+        first time, the warm-up start now (threads: before, they competed with the first
+        frame for the two cores and the interpreter)."""
+        if self.closing() or generation != self.event_list.generation:
+            return  # a newer filter: its own first window starts them
+        self.relayout()
         self.show_fetch_holes(self.filter)  # LookupEvents / CloudWatch Logs: what is not fetched
         # what can be trusted depends on the window, not on the rest of the filter: a new filter
         # over the same window (to the minute: "the last 24 h" moves by seconds) asks nothing again

@@ -33,8 +33,6 @@ from ..sources.base import (
 )
 from ..store.store import Row
 from .base import AHEAD, AppBase
-from .screens.confirm import ConfirmScreen
-from .screens.report import ReportScreen
 
 REPAINT_EVERY = 0.3  # seconds: the list reloads ~3 times a second at most while pages land
 FOLLOW_TICK = 0.25  # seconds: how often follow mode looks whether a source is due
@@ -132,6 +130,8 @@ class ReaderMixin(AppBase):
             self.call_from_thread(self._landed, errors, True)
 
     def _ask_to_read(self, f: Filter, asks: list[str]) -> None:
+        from .screens.confirm import ConfirmScreen
+
         if f != self.filter or self.closing() or isinstance(self.screen, ConfirmScreen):
             return
         key = next(
@@ -217,6 +217,8 @@ class ReaderMixin(AppBase):
             if result is not None:
                 ok = ok and result[0]
                 lines += result[1]
+        from .screens.report import ReportScreen
+
         title = f"Log file integrity {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC: " + (
             "valid" if ok else "PROBLEMS FOUND"
         )
@@ -226,6 +228,8 @@ class ReaderMixin(AppBase):
 
     def action_skipped(self) -> None:
         """The files and objects that were skipped (unreadable, truncated, not CloudTrail)."""
+        from .screens.report import ReportScreen
+
         rows = self.store.rejects()
         lines = [f"{where}: {reason}" for _, where, reason in rows]
         title = f"{len(rows)} skipped files, objects and records" if rows else "nothing skipped"

@@ -235,6 +235,10 @@ class EventList(ScrollView, can_focus=True):
         if not worker.is_cancelled:
             self.post_message(self.PageLoaded(generation, page, rows))
 
+    def _start_count(self, generation: int) -> None:
+        if generation == self.generation and self.total is None:
+            self._count(generation, self.filter)
+
     @work(thread=True, exclusive=True, group="list-count")
     def _count(self, generation: int, f: Filter) -> None:
         worker = get_current_worker()
@@ -260,7 +264,9 @@ class EventList(ScrollView, can_focus=True):
                 self.total = end
                 self.post_message(self.Counted(self.generation, end))
             elif page == 0:
-                self._count(self.generation, self.filter)
+                # counted once the first window is on screen (at start the window is read
+                # ahead: counting 1M rows then competed with the first frame)
+                self.call_after_refresh(self._start_count, self.generation)
             self._resize()
         self._evict()
         if page * PAGE <= self.cursor < (page + 1) * PAGE:

@@ -188,8 +188,14 @@ def _by_columns(
                 [(n, *k) for n, k in enumerate(keys)],
             )
             for rule, p in zip(rules, plans, strict=True):
-                hits = c.execute(f"SELECT e.n FROM temp.tt_tuples e WHERE {p.base}", p.base_params)
-                ranks = [x for (n,) in hits for x in groups[keys[n]]]
+                q = f"SELECT e.n FROM temp.tt_tuples e WHERE {p.base}"
+                try:
+                    ranks = [x for (n,) in c.execute(q, p.base_params) for x in groups[keys[n]]]
+                except sqlite3.Error as e:  # this rule only (as one run alone would say)
+                    if cancelled is not None and cancelled():
+                        raise
+                    out.append(Result(rule, 0, None, None, (), f"the cache can't answer it: {e}"))
+                    continue
                 if not ranks:
                     out.append(Result(rule, 0, None, None, ()))
                     continue

@@ -118,6 +118,11 @@ class _Explorer(Screen[Any]):
     AUTO_FOCUS = "#event-list"
 
 
+# the dialogs' layout: read once the first window is on screen (parsing it before the first
+# frame, and matching its rules against every widget then, was ~8 ms of the start)
+SCREENS_CSS = Path(__file__).with_name("screens.tcss")
+
+
 class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
     CSS_PATH = "app.tcss"
     TITLE = "trailtui"
@@ -297,6 +302,7 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
             self._trust(self.filter)
         if not self._covered:
             self._covered = True
+            self._read_screens_css()
             # what exists now (Textual, the widgets, the modules) lives as long as the app: out
             # of the collector's sight, so a full collection doesn't rescan it between keys
             gc.freeze()
@@ -480,6 +486,21 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
             bar.set(coverage=text)
 
     # ------------------------------------------------------------------ detail events
+
+    def _read_screens_css(self) -> None:
+        """The dialogs' rules join the stylesheet (no widget on screen matches them: nothing
+        is styled again)."""
+        if not self.stylesheet.has_source(str(SCREENS_CSS), ""):
+            self.stylesheet.read(SCREENS_CSS)
+            self.stylesheet.parse()  # the new source only (the others' rules are cached)
+
+    def _load_screen_css(self, screen: Screen[Any]) -> None:
+        # a dialog opened before the first window was on screen (a key typed ahead) gets its
+        # layout too: Textual calls this as it installs each screen (and styles the screen
+        # again as it resumes, its widgets as they mount)
+        if self.screen_stack and screen is not self.screen_stack[0]:
+            self._read_screens_css()
+        super()._load_screen_css(screen)
 
     def on_event_tree_copy(self, msg: EventTree.Copy) -> None:
         self.copy_to_clipboard(msg.text)

@@ -11,6 +11,7 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -106,14 +107,22 @@ class FilterBar(Vertical):
         self.navigated = False  # arrows moved in the list: Enter takes the suggestion
 
     def compose(self) -> ComposeResult:
+        # the error line and the completion list (both hidden at start) join as they are
+        # first needed: fewer widgets to mount and style before the first frame
         with Horizontal():
             yield Static("all", id="filter-window")
             yield FilterInput(
                 placeholder="filter: name:Stop* user:bob -error:* ip:10.0.0.0/8 …  (Enter applies)",
                 id="filter-input",
             )
-        yield Static(id="filter-error")
-        yield OptionList(id="filter-suggestions")
+
+    def _suggestion_list(self) -> OptionList:
+        try:
+            return self.query_one("#filter-suggestions", OptionList)
+        except NoMatches:
+            ol = OptionList(id="filter-suggestions")
+            self.mount(ol)
+            return ol
 
     @property
     def input(self) -> FilterInput:
@@ -133,7 +142,12 @@ class FilterBar(Vertical):
 
     def show_error(self, message: str | None) -> None:
         self.set_class(bool(message), "-error")
-        self.query_one("#filter-error", Static).update(Text(clean(message or "", 300)))
+        text = Text(clean(message or "", 300))
+        try:
+            self.query_one("#filter-error", Static).update(text)
+        except NoMatches:
+            if message:
+                self.mount(Static(text, id="filter-error"), after=self.query_one(Horizontal))
 
     # ------------------------------------------------------------------ completion
 
@@ -218,7 +232,7 @@ class FilterBar(Vertical):
 
     def _show(self, options: list[tuple[str, str, str]]) -> None:
         self.options = options
-        ol = self.query_one("#filter-suggestions", OptionList)
+        ol = self._suggestion_list()
         ol.clear_options()
         if not options:
             self.close()
@@ -238,13 +252,13 @@ class FilterBar(Vertical):
 
     def move(self, delta: int) -> None:
         self.navigated = True
-        ol = self.query_one("#filter-suggestions", OptionList)
+        ol = self._suggestion_list()
         n = len(self.options)
         if n:
             ol.highlighted = ((ol.highlighted or 0) + delta) % n
 
     def accept(self) -> None:
-        ol = self.query_one("#filter-suggestions", OptionList)
+        ol = self._suggestion_list()
         if not self.options or self.token is None:
             return
         insert = self.options[ol.highlighted or 0][0]

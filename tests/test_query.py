@@ -294,6 +294,21 @@ def filters(draw: Any) -> str:
     return " ".join(parts)
 
 
+def _agrees(store: Store, events: list[Any], texts: list[str]) -> None:
+    """Each filter selects in the cache what the Python matcher selects, counts it, orders it
+    newest first and pages through it."""
+    for text in texts:
+        f = parse(text, NOW)
+        expected = sorted(e.event_id for e in events if matches(f, e))
+        got = store.window(f, 0, 1000)
+        assert sorted(r.event_id for r in got) == expected, text
+        assert store.count(f) == len(expected)
+        ts = [(r.ts, r.id) for r in got]
+        assert ts == sorted(ts, reverse=True)
+        page = store.window(f, 1, 2)
+        assert [r.id for r in page] == [r.id for r in got[1:3]], text
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(recs=records(), texts=st.lists(filters(), min_size=1, max_size=4))
 def test_sql_and_python_matcher_agree(recs: list[dict[str, Any]], texts: list[str]) -> None:
@@ -302,14 +317,7 @@ def test_sql_and_python_matcher_agree(recs: list[dict[str, Any]], texts: list[st
         store = Store(Path(d) / "c.sqlite")
         try:
             store.ingest(events, "test")
-            for text in texts:
-                f = parse(text, NOW)
-                expected = sorted(e.event_id for e in events if matches(f, e))
-                got = store.window(f, 0, 1000)
-                assert sorted(r.event_id for r in got) == expected, text
-                assert store.count(f) == len(expected)
-                ts = [r.ts for r in got]
-                assert ts == sorted(ts, reverse=True)
+            _agrees(store, events, texts)
         finally:
             store.close()
 
@@ -335,16 +343,7 @@ def test_postings_narrow_without_changing_answers(
         try:
             for i in range(0, len(events), 3):  # a chunk per three events
                 store.ingest(events[i : i + 3], f"test-{i % 2}")
-            for text in texts:
-                f = parse(text, NOW)
-                expected = sorted(e.event_id for e in events if matches(f, e))
-                got = store.window(f, 0, 1000)
-                assert sorted(r.event_id for r in got) == expected, text
-                assert store.count(f) == len(expected)
-                ts = [(r.ts, r.id) for r in got]
-                assert ts == sorted(ts, reverse=True)
-                page = store.window(f, 1, 2)
-                assert [r.id for r in page] == [r.id for r in got[1:3]], text
+            _agrees(store, events, texts)
         finally:
             store.close()
 

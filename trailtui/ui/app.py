@@ -199,6 +199,7 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
         self._trust_window: tuple[datetime | None, ...] | None = None
         self._covered = False
         self._coverage_started = False
+        self._header_line = ""
         self.settings = load_settings()
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
@@ -264,7 +265,11 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
 
     def _header(self) -> None:
         w = self.event_list.size.width or self.size.width
-        self.query_one("#list-header", Static).update(Text(header_line(w), style="bold"))
+        line = header_line(w)
+        if line != self._header_line:
+            self._header_line = line
+            # one line of a fixed height: its size never changes (no layout pass for it)
+            self.query_one("#list-header", Static).update(Text(line, style="bold"), layout=False)
 
     # ------------------------------------------------------------------ list events
 

@@ -193,6 +193,28 @@ def _parse_many(jobs: list[FileJob]) -> list[FileBatch]:
 
 def _init_worker() -> None:
     gc.disable()  # records are trees: reference counting frees them (see records.event.bulk)
+    steady_heap()
+
+
+_heap_set = [False]
+
+
+def steady_heap() -> None:
+    """glibc's malloc returns freed memory to the system past 4 MB, and serves blocks over
+    1 MB from their own mappings, instead of raising both limits after the first big block
+    is freed (a big file's text): measured in a parse worker on the 1M folder, 66 -> 54 MB
+    after 2,000 small files. No-op elsewhere (another libc, or no ctypes)."""
+    if _heap_set[0]:
+        return
+    _heap_set[0] = True
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 4 << 20)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        pass
 
 
 def default_workers() -> int:
@@ -222,6 +244,7 @@ def _tasks(jobs: Iterable[FileJob]) -> Iterator[list[FileJob]]:
 def parse_jobs(jobs: Iterable[FileJob], workers: int | None = None) -> Iterator[FileBatch]:
     """The jobs' batches, in order; ``workers`` processes (0: in this process)."""
     n = default_workers() if workers is None else workers
+    steady_heap()  # the writer too: its batches come and go
     if n <= 0:
         for j in jobs:
             yield parse_job(j)

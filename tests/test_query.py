@@ -322,7 +322,7 @@ def test_sql_and_python_matcher_agree(recs: list[dict[str, Any]], texts: list[st
             store.close()
 
 
-@pytest.mark.parametrize("mode", ["ranges", "chunk scan", "no postings"])
+@pytest.mark.parametrize("mode", ["ranges", "chunk scan", "no postings", "needles common"])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(recs=records(), texts=st.lists(filters(), min_size=1, max_size=4))
 def test_postings_narrow_without_changing_answers(
@@ -330,7 +330,9 @@ def test_postings_narrow_without_changing_answers(
 ) -> None:
     """Events in many small chunks: a filter read through the postings (as id ranges, as a
     chunk scan when the ranges are too many for one statement, or not at all: a version 3
-    cache opened read-only) selects what the Python matcher selects, in time order."""
+    cache opened read-only) selects what the Python matcher selects, in time order. Raw
+    conditions in groups are checked on the chunks holding their needles only, or (needles
+    common) on every row once most chunks hold them."""
     from trailtui.store import queries
 
     events = [parse_record(r) for r in recs]
@@ -339,6 +341,8 @@ def test_postings_narrow_without_changing_answers(
             mp.setattr(queries, "MAX_RANGES", 0)
         if mode == "no postings":
             mp.setattr(queries.Queries, "_has_postings", lambda self: False)
+        if mode == "needles common":
+            mp.setattr(queries, "COMMON_AFTER", 1)
         store = Store(Path(d) / "c.sqlite")
         try:
             for i in range(0, len(events), 3):  # a chunk per three events

@@ -262,6 +262,11 @@ def test_a_damaged_chunk_reads_as_missing_not_a_crash(tmp_path: Path) -> None:
     s = Store(tmp_path / "c.sqlite")  # a fresh chunk cache
     assert s.raw(rid) is None
     assert s.window(parse("nothing-matches-this"), 0, 10) == []
+    # a raw condition checked row by row finds nothing in it either (none of its lines can
+    # be read), counted as the scan finds it
+    assert s.count(parse("(requestParameters.x:* OR name:NoSuchCall)")) == 0
+    for text in ("-requestParameters.x:*", "(requestParameters.x:* OR name:NoSuchCall)"):
+        assert s.count(parse(text)) == len(s.window(parse(text), 0, 10)), text
 
 
 def test_postings_of_a_batch_of_several_chunks_name_each_chunk(tmp_path: Path) -> None:

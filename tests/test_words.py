@@ -52,3 +52,18 @@ def test_a_word_with_a_newline_matches_no_record() -> None:
     ch = Chunk(b'{"a":"x"}\n{"a":"y"}')
     assert WordMatcher((('x"}\n{"a', False),)).lines(ch) == set()
     assert WordMatcher((('x"}\n{"a', True),)).lines(ch) is None
+
+
+def test_the_lines_a_needle_is_found_on_are_read_without_line_starts() -> None:
+    """The lines holding a needle are numbered by counting newlines between hits, and read
+    back from where the search found them: the same lines, with the same text, as a plain
+    line-by-line search (first and last lines, several hits on a line, empty lines)."""
+    rng = random.Random(11)
+    for _ in range(300):
+        lines = [rng.choice([*LINES, b"", b"stop"]) for _ in range(rng.randint(1, 12))]
+        w = rng.choice(WORDS).encode().translate(words.LOWER)
+        ch = Chunk(b"\n".join(lines))
+        got = words._lines_with(ch.folded, w, ch)
+        assert got == {i for i, ln in enumerate(lines) if w in ln.translate(words.LOWER)}
+        assert ch._starts is None  # found without numbering every line
+        assert {i: ch.line(i) for i in got} == {i: lines[i] for i in got}

@@ -37,10 +37,20 @@ class SQL:
     postings: list[tuple[int, str, list[Any]]] = field(default_factory=list)
     raw_fields: bool = False  # some condition of base is read from the raw records
     terms: int = 0  # how many conditions base has (not time, not the raw ones)
+    # the raw-record conditions decided row by row (tt_lines), as LineMatcher specs: the
+    # marker RAW_MARK.format(i) before the i-th is where a plan may put the chunks that can
+    # hold a match of it (their needles), so SQL calls tt_lines on those chunks' rows only
+    row_raw: list[str] = field(default_factory=list)
 
 
-def _sql_text(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
+RAW_MARK = "/*raw:{}*/"  # an SQL comment: where nothing is put, the condition reads as before
+
+
+def _row_raw(sql: SQL, params: list[Any], spec: str) -> str:
+    """A raw-record condition checked row by row, with its marker (see SQL.row_raw)."""
+    params.append(spec)
+    sql.row_raw.append(spec)
+    return f"({RAW_MARK.format(len(sql.row_raw) - 1)}tt_lines(e.chunk, e.idx, ?))"
 
 
 def _value_cond(fld: Field, col: str, v: Value, params: list[Any], table: str = "") -> str:
@@ -87,8 +97,7 @@ def _term_sql(t: Term, sql: SQL, params: list[Any], top: bool = True) -> str:
     if fld.raw:
         # the raw record, a chunk at a time (store/words.py): the term, not negated, as text
         sql.raw_fields = True
-        params.append(expr_text(Term(t.field, t.values)))
-        cond = "tt_lines(e.chunk, e.idx, ?)"
+        cond = _row_raw(sql, params, expr_text(Term(t.field, t.values)))
     elif fld.kind == "bool":
         ecol, dcol = fld.columns[0].split(".")
         table = EVENT_DICTS[ecol]
@@ -145,8 +154,7 @@ def _expr_sql(e: Expr, sql: SQL, params: list[Any]) -> str:
     group matches)."""
     if _raw_only(e):  # one call for all of it
         sql.raw_fields = True
-        params.append(expr_text(e))
-        return "tt_lines(e.chunk, e.idx, ?)"
+        return _row_raw(sql, params, expr_text(e))
     if isinstance(e, Term):
         return _term_sql(e, sql, params, top=False)
     assert isinstance(e, Group)
@@ -198,8 +206,7 @@ def to_sql(f: Filter) -> SQL:
     raw += f.words
     if raw:
         sql.raw = " ".join(expr_text(e) for e in raw)
-        parts.append("tt_lines(e.chunk, e.idx, ?)")
-        params.append(sql.raw)
+        parts.append(_row_raw(sql, params, sql.raw))
     sql.where = " AND ".join(parts) or "1"
     sql.params = params
     return sql

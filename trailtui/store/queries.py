@@ -17,20 +17,21 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import zstandard
 
 from ..filter.language import Filter
-from ..filter.sql import to_sql
+from ..filter.sql import RAW_MARK, to_sql
 from .codec import decompress_chunk, eid_key, eid_text
 from .db import Database, Interrupted
 from .origins import scope_sql
-from .words import Chunk, LineMatcher, matcher
+from .words import Chunk, ChunkScan, LineMatcher, matcher
 
 _pool: list[ThreadPoolExecutor] = []
+_T = TypeVar("_T")
 
 
 def _threads() -> ThreadPoolExecutor:
@@ -42,6 +43,7 @@ def _threads() -> ThreadPoolExecutor:
 
 INDEX_BUDGET = 0.04  # s: walking the ts index longer than this means the filter is rare
 CANDIDATES = 200_000  # rows of field terms the word scan tests one by one, at most
+KEEP_LINES = 16  # a chunk's matched lines kept for reading the page (when no more match)
 MAX_RANGES = 400  # id ranges in one WHERE (SQLite's expressions nest at most 1000 deep)
 
 LIST_SQL = (
@@ -93,9 +95,26 @@ class Plan:
     narrowed: bool = False  # where reads only those chunks' rows (few enough ranges)
     since: int | None = None
     until: int | None = None
+    row_raw: list[str] = field(default_factory=list)  # see filter.sql.SQL.row_raw
 
     def key(self) -> tuple[Any, ...]:
         return (self.where, tuple(map(repr, self.params)))
+
+
+COMMON_AFTER = 64  # chunks: a raw condition whose needles more than half of them hold
+# narrows nothing (its rows are checked one by one, as without needles)
+
+
+def narrowed_sql(text: str, specs: Sequence[str], held: dict[str, set[int]]) -> str:
+    """SQL with each raw condition's marker replaced by the chunks that may hold a match of
+    it (``held``; absent: any chunk may)."""
+    for i, spec in enumerate(specs):
+        got = held.get(spec)
+        if got is None:
+            continue
+        cond = f"e.chunk IN ({','.join(map(str, sorted(got)))}) AND " if got else "0 AND "
+        text = text.replace(RAW_MARK.format(i), cond)
+    return text
 
 
 @dataclass(slots=True)
@@ -107,6 +126,11 @@ class _Scan:
     chunks: list[tuple[int, int, int, int]] = field(default_factory=list)  # id, t_max, first, n
     # the field terms' rows by chunk, (id, ts, idx) each, when the scan starts from them
     candidates: dict[int, list[tuple[int, int, int]]] | None = None
+    # the raw conditions of base read so far: chunks read, chunks holding each one's needles,
+    # and those most chunks hold (checked on every row from then on)
+    seen: int = 0
+    hits: dict[str, int] = field(default_factory=dict)
+    common: set[str] = field(default_factory=set)
 
 
 class Queries:
@@ -115,6 +139,7 @@ class Queries:
         self._scans: dict[tuple[Any, ...], _Scan] = {}
         self._scan_lock = threading.Lock()
         self._postings: bool | None = None  # a version 3 cache opened read-only has none
+        self._held: dict[tuple[Any, ...], dict[str, set[int]]] = {}
 
     # ------------------------------------------------------------------ plans
 
@@ -124,6 +149,7 @@ class Queries:
         base, base_params = sql.base, list(sql.base_params)
         sc = scope_sql(scope)
         p = Plan(where, params, base, base_params, sql.raw, sql.raw_fields, sql.terms)
+        p.row_raw = sql.row_raw
         p.since = None if f.since is None else int(f.since.timestamp() * 1000)
         p.until = None if f.until is None else int(f.until.timestamp() * 1000)
         if sc:
@@ -192,7 +218,62 @@ class Queries:
 
     def where(self, f: Filter, scope: Sequence[int] | None) -> tuple[str, list[Any]]:
         p = self.plan(f, scope)
-        return ("0", []) if p.empty else (p.where, p.params)
+        return ("0", []) if p.empty else (self._narrowed(p).where, p.params)
+
+    # ------------------------------------------------------------------ raw conditions
+
+    def _holding(self, specs: Sequence[str], chunks: Sequence[int]) -> dict[str, set[int]]:
+        """For each spec that has needles, which of the chunks hold them (every requirement:
+        one of its needles); the chunks read two at a time (zstd releases the GIL)."""
+        reqs = {s: r for s in specs if (r := matcher(s).requirements())}
+        if not reqs or not chunks:
+            return {}
+        needles = sorted({n for r in reqs.values() for req in r for n in req})
+        scan = ChunkScan(needles)
+        number = {n: i for i, n in enumerate(needles)}
+        wanted = {s: [frozenset(number[n] for n in req) for req in r] for s, r in reqs.items()}
+        out: dict[str, set[int]] = {s: set() for s in reqs}
+        for cid, present in self._per_chunk(chunks, lambda _, ch: scan.present(ch)):
+            for s, need in wanted.items():
+                if all(not req.isdisjoint(present) for req in need):
+                    out[s].add(cid)
+        return out
+
+    def _narrowed(self, p: Plan, cancelled: Callable[[], bool] | None = None) -> Plan:
+        """The plan with its raw conditions' markers replaced by the chunks that may hold a
+        match: one pass over the window's chunks (a condition whose needles most chunks hold
+        is given up after COMMON_AFTER of them), remembered per plan and cache state."""
+        if not p.row_raw:
+            return p
+        top = self.db.one("SELECT max(id) FROM chunks")
+        key = (*p.key(), p.since, p.until, top[0] if top else None)
+        held = self._held.get(key)
+        if held is None:
+            chunks = [c[0] for c in self._chunks(p) if p.chunks is None or c[0] in p.chunks]
+            held, live = {}, list(dict.fromkeys(p.row_raw))
+            seen = 0
+            for i in range(0, len(chunks), COMMON_AFTER):
+                if cancelled is not None and cancelled():
+                    raise Interrupted("cancelled")
+                part = chunks[i : i + COMMON_AFTER]
+                got = self._holding(live, part)
+                seen += len(part)
+                for s in list(live):
+                    if s in got:
+                        held[s] = held.get(s, set()) | got[s]
+                    if s not in got or (seen >= COMMON_AFTER and len(held[s]) * 2 > seen):
+                        held.pop(s, None)  # no needles, or common: every row is checked
+                        live.remove(s)
+                if not live:
+                    break
+            if len(self._held) > 16:
+                self._held.clear()
+            self._held[key] = held
+        return replace(
+            p,
+            where=narrowed_sql(p.where, p.row_raw, held),
+            base=narrowed_sql(p.base, p.row_raw, held),
+        )
 
     # ------------------------------------------------------------------ ids, newest first
 
@@ -269,20 +350,48 @@ class Queries:
     ) -> dict[int, set[int] | None]:
         """The chunks' lines the words match (chunks with none left out; of ``only``'s lines
         when given), two chunks at a time: decompression and Hyperscan release the GIL."""
+
+        def lines(cid: int, ch: Chunk) -> set[int] | None:
+            got = m.lines(ch, None if only is None else only.get(cid, []))
+            if got and len(got) <= KEEP_LINES:  # a rare match: its page is read next
+                self.db.chunks.keep_lines(cid, ch, got)
+            return got
+
+        return {cid: got for cid, got in self._per_chunk(chunks, lines) if got is None or got}
+
+    def _per_chunk(
+        self, chunks: Sequence[int], fn: Callable[[int, Chunk], _T]
+    ) -> Iterator[tuple[int, _T]]:
+        """fn on each of the chunks, decompressed, two at a time (decompression and Hyperscan
+        release the GIL); a damaged chunk is left out (nothing in it matches, no crash)."""
         with self.db.conn() as c:
             q = f"SELECT chunk, data FROM blobs WHERE chunk IN ({','.join(map(str, chunks))})"
             blobs = c.execute(q).fetchall()
 
-        def one(item: tuple[int, bytes]) -> tuple[int, set[int] | None]:
+        def one(item: tuple[int, bytes]) -> tuple[int, _T] | None:
             cid = int(item[0])
             try:
                 ch = Chunk(decompress_chunk(item[1]))
-            except zstandard.ZstdError:  # a damaged chunk: nothing in it matches, no crash
-                return cid, set()
-            return cid, m.lines(ch, None if only is None else only.get(cid, []))
+            except zstandard.ZstdError:
+                return None
+            return cid, fn(cid, ch)
 
         got = _threads().map(one, blobs) if len(blobs) > 4 else map(one, blobs)
-        return {cid: lines for cid, lines in got if lines is None or lines}
+        return (x for x in got if x is not None)
+
+    def _group_base(self, p: Plan, st: _Scan, chunks: list[int]) -> str:
+        """p.base for these chunks' rows: its raw conditions (in groups, negated) checked
+        only on the chunks holding their needles, until one proves common (see _narrowed)."""
+        live = [s for s in dict.fromkeys(p.row_raw) if s != p.raw and s not in st.common]
+        if not live:
+            return p.base
+        got = self._holding(live, chunks)
+        st.seen += len(chunks)
+        for s in live:
+            st.hits[s] = st.hits.get(s, 0) + len(got.get(s, chunks))
+            if s not in got or (st.seen >= COMMON_AFTER and st.hits[s] * 2 > st.seen):
+                st.common.add(s)
+        return narrowed_sql(p.base, p.row_raw, {s: v for s, v in got.items() if s in live})
 
     def _scan(
         self, p: Plan, need: int | None, cancelled: Callable[[], bool] | None
@@ -334,8 +443,16 @@ class Queries:
                     matched = dict.fromkeys(ids, None)
                 if not part:
                     continue
-                ranges = " OR ".join(f"e.id BETWEEN {a} AND {a + n - 1}" for _, _, a, n in part)
-                q = f"SELECT e.id, e.ts, e.chunk, e.idx FROM events e WHERE ({ranges}) AND {p.base}"
+                # the rows of those chunks, of the lines the words chose when they chose some
+                ranges = " OR ".join(
+                    f"e.id BETWEEN {a} AND {a + n - 1}"
+                    if (lines := matched[cid]) is None
+                    else f"(e.id BETWEEN {a} AND {a + n - 1} AND e.idx IN "
+                    f"({','.join(map(str, lines))}))"
+                    for cid, _, a, n in part
+                )
+                base = self._group_base(p, st, [c[0] for c in part])
+                q = f"SELECT e.id, e.ts, e.chunk, e.idx FROM events e WHERE ({ranges}) AND {base}"
                 with self.db.reading(cancelled) as c:
                     rows = [
                         (int(a), int(b), int(d), int(e))
@@ -388,6 +505,7 @@ class Queries:
         p = self.plan(f, scope)
         if p.empty:
             return 0
+        p = self._narrowed(p, cancelled)
         q = f"SELECT count(*) FROM events e WHERE {p.where}"
         if p.chunks is None or p.narrowed:
             with self.db.reading(cancelled) as c:

@@ -54,11 +54,12 @@ class Chunk:
     """A decompressed chunk: the records, one a line (where each line starts is found when
     first needed: most chunks a word scan reads hold no hit)."""
 
-    __slots__ = ("_folded", "_hits", "_starts", "data")
+    __slots__ = ("_folded", "_hits", "_spans", "_starts", "data")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
         self._starts: list[int] | None = None
+        self._spans: dict[int, tuple[int, int]] = {}  # lines a needle search found
         self._folded: bytes | None = None
         self._hits: dict[
             bytes, frozenset[int]
@@ -81,9 +82,17 @@ class Chunk:
     def n(self) -> int:
         return len(self.starts) - 1
 
+    def span(self, i: int) -> tuple[int, int]:
+        """Where line i is: data[start:end], its newline left out."""
+        sp = self._spans.get(i)
+        if sp is None:
+            s = self.starts
+            sp = (s[i], s[i + 1] - 1)
+        return sp
+
     def line(self, i: int) -> bytes:
-        s = self.starts
-        return self.data[s[i] : s[i + 1] - 1]
+        a, b = self.span(i)
+        return self.data[a:b]
 
     def line_of(self, offset: int) -> int:
         return bisect.bisect_right(self.starts, offset) - 1
@@ -188,14 +197,28 @@ def _lines_with(folded: bytes, w: bytes, ch: Chunk) -> set[int]:
     """The lines of the chunk that hold the (folded) needle; found once per chunk."""
     got = ch._hits.get(w)
     if got is None:
+        # line numbers by counting newlines from one hit to the next (C speed): most chunks
+        # with a hit have a few, and where every line starts is never needed
         out: set[int] = set()
+        line = last = 0
         p = folded.find(w)
         while p >= 0:
-            i = ch.line_of(p)
-            out.add(i)
-            p = folded.find(w, ch.starts[i + 1])
+            line += folded.count(b"\n", last, p)
+            out.add(line)
+            end = folded.find(b"\n", p)
+            if end < 0:
+                end = len(folded)
+            if line not in ch._spans:
+                q = folded.rfind(b"\n", last, p)
+                ch._spans[line] = (q + 1 if q >= 0 else last, end)
+            line, last = line + 1, end + 1
+            p = folded.find(w, last)
         got = ch._hits[w] = frozenset(out)
     return set(got)
+
+
+def _span(data: bytes, span: tuple[int, int]) -> bytes:
+    return data[span[0] : span[1]]
 
 
 def _needle(text: str) -> bytes | None:
@@ -332,7 +355,6 @@ class LineMatcher:
                 if any(not any(self._ids[n] in present for n in req) for req in reqs):
                     return set()
         folded = ch.folded
-        starts = ch.starts
         for _, reqs in self.pos:
             if not reqs:
                 continue
@@ -342,7 +364,7 @@ class LineMatcher:
             hit = _lines_any(folded, last, ch)
             out = hit if out is None else out & hit
             for req in reqs[:-1]:
-                out = {i for i in out if any(n in folded[starts[i] : starts[i + 1]] for n in req)}
+                out = {i for i in out if any(n in _span(folded, ch.span(i)) for n in req)}
             if not out:
                 return set()
         seen: dict[int, _Line] = {}
@@ -350,7 +372,8 @@ class LineMatcher:
         def line(i: int) -> _Line:
             x = seen.get(i)
             if x is None:
-                x = seen[i] = _Line(ch.line(i), folded[starts[i] : starts[i + 1] - 1])
+                a, b = ch.span(i)
+                x = seen[i] = _Line(ch.data[a:b], folded[a:b])
             return x
 
         if self.pos:
@@ -433,6 +456,7 @@ def matcher(spec: str) -> LineMatcher:
 
 
 Connect = Callable[[], AbstractContextManager[sqlite3.Connection]]
+FOUND_LINES = 2048  # matched lines a ChunkReader keeps (a page or two of a scan's finds)
 
 
 class ChunkReader:
@@ -446,10 +470,13 @@ class ChunkReader:
         self._size = 0
         self._derived: OrderedDict[tuple[str, str, int], Any] = OrderedDict()
         self._hot: dict[str, tuple[int, set[int] | None]] = {}  # tt_lines: spec -> last chunk
+        # lines a scan matched, kept so the page it found is read without its chunks again
+        self._found: OrderedDict[tuple[int, int], bytes] = OrderedDict()
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         with self._lock:
+            self._found.clear()
             self._lru.clear()
             self._derived.clear()
             self._hot.clear()
@@ -502,7 +529,19 @@ class ChunkReader:
             if ch is not None:
                 yield cid, ch
 
+    def keep_lines(self, chunk: int, ch: Chunk, lines: Iterable[int]) -> None:
+        """Remember these lines of a chunk a scan read (the most recent FOUND_LINES)."""
+        got = [((chunk, i), ch.line(i)) for i in lines]
+        with self._lock:
+            self._found.update(got)
+            while len(self._found) > FOUND_LINES:
+                self._found.popitem(last=False)
+
     def line(self, chunk: int, idx: int) -> bytes | None:
+        with self._lock:
+            kept = self._found.get((chunk, idx))
+        if kept is not None:
+            return kept
         ch = self.get(chunk)
         if ch is None or not 0 <= idx < ch.n:
             return None
@@ -530,6 +569,8 @@ class ChunkReader:
         got = self._cached(
             "w", spec, chunk, lambda c: _AllLines if (s := m.lines(c)) is None else s
         )
+        if got is None:  # a damaged or missing chunk: nothing in it matches
+            return set()
         return None if got is _AllLines else got  # type: ignore[no-any-return]
 
     def _lines(self, chunk: int, idx: int, spec: str) -> bool:

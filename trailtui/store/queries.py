@@ -105,6 +105,26 @@ COMMON_AFTER = 64  # chunks: a raw condition whose needles more than half of the
 # narrows nothing (its rows are checked one by one, as without needles)
 
 
+def _row_ranges(spans: list[tuple[int, int, set[int] | None]]) -> str:
+    """The rows of some chunks (first id, last id, the lines wanted or None for all) as SQL:
+    neighbours wanted whole merged into one range."""
+    out: list[str] = []
+    run: list[int] | None = None  # [first, last] of the range being merged
+    for a, b, lines in sorted(spans, key=lambda x: x[0]):
+        if lines is None:
+            if run is not None and a == run[1] + 1:
+                run[1] = b
+                continue
+            if run is not None:
+                out.append(f"e.id BETWEEN {run[0]} AND {run[1]}")
+            run = [a, b]
+            continue
+        out.append(f"(e.id BETWEEN {a} AND {b} AND e.idx IN ({','.join(map(str, lines))}))")
+    if run is not None:
+        out.append(f"e.id BETWEEN {run[0]} AND {run[1]}")
+    return " OR ".join(out)
+
+
 def narrowed_sql(text: str, specs: Sequence[str], held: dict[str, set[int]]) -> str:
     """SQL with each raw condition's marker replaced by the chunks that may hold a match of
     it (``held``; absent: any chunk may)."""
@@ -443,14 +463,7 @@ class Queries:
                     matched = dict.fromkeys(ids, None)
                 if not part:
                     continue
-                # the rows of those chunks, of the lines the words chose when they chose some
-                ranges = " OR ".join(
-                    f"e.id BETWEEN {a} AND {a + n - 1}"
-                    if (lines := matched[cid]) is None
-                    else f"(e.id BETWEEN {a} AND {a + n - 1} AND e.idx IN "
-                    f"({','.join(map(str, lines))}))"
-                    for cid, _, a, n in part
-                )
+                ranges = _row_ranges([(a, a + n - 1, matched[cid]) for cid, _, a, n in part])
                 base = self._group_base(p, st, [c[0] for c in part])
                 q = f"SELECT e.id, e.ts, e.chunk, e.idx FROM events e WHERE ({ranges}) AND {base}"
                 with self.db.reading(cancelled) as c:

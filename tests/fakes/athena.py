@@ -33,7 +33,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +41,9 @@ import orjson
 import sqlglot
 from sqlglot import exp
 
+from . import json11
+
 PAGE = 1000
-_CRED = re.compile(r"Credential=([^/]+)/")
 PARTITION_COLUMNS = ("account", "region", "day")
 
 S = "VARCHAR"
@@ -514,39 +514,20 @@ class FakeAthena:
     def start(self) -> str:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                n = int(self.headers.get("Content-Length", "0"))
-                raw = self.rfile.read(n)
-                target = self.headers.get("X-Amz-Target", "")
-                m = _CRED.search(self.headers.get("Authorization", ""))
-                key = m.group(1) if m else ""
-                op = target.removeprefix("AmazonAthena.")
+        class Handler(json11.Handler):
+            def operation(self) -> None:
+                op = self.target.removeprefix("AmazonAthena.")
                 try:
-                    status, body = fake.handle(op, key, json.loads(raw or b"{}"))
+                    status, body = fake.handle(op, self.key, self.body)
                 except MetadataError as e:
                     status, body = 400, {"__type": "MetadataException", "Message": str(e)}
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("x-amzn-RequestId", "fake")
-                self.end_headers()
-                self.wfile.write(data)
+                self.send(status, body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server, url = json11.serve(Handler)
+        return url
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        json11.shut(self.server)
 
     # ------------------------------------------------------------------ for tests
 

@@ -16,14 +16,15 @@ import base64
 import hashlib
 import hmac
 import json
-import re
 import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from . import json11
 
 TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
 KEYS_TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.ListPublicKeys"
@@ -37,7 +38,6 @@ KEYS = (
     "EventSource",
     "AccessKeyId",
 )
-_CRED = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/cloudtrail/aws4_request")
 SECRET = b"fake-cloudtrail-token-key"
 
 
@@ -231,62 +231,23 @@ class FakeCloudTrail:
     def start(self) -> str:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                n = int(self.headers.get("Content-Length", "0"))
-                raw = self.rfile.read(n)
-                target = self.headers.get("X-Amz-Target")
-                if target == KEYS_TARGET:
-                    self._send(200, {"PublicKeyList": fake.public_keys})
+        class Handler(json11.Handler):
+            def operation(self) -> None:
+                if self.target == KEYS_TARGET:
+                    self.send(200, {"PublicKeyList": fake.public_keys})
                     return
-                if target != TARGET:
-                    self._send(
-                        400, {"__type": "UnknownOperationException", "message": "only LookupEvents"}
-                    )
+                if self.target != TARGET:
+                    self.send(400, json11.error("UnknownOperationException", "only LookupEvents"))
                     return
-                m = _CRED.search(self.headers.get("Authorization", ""))
-                if not m:
-                    self._send(
-                        403, {"__type": "MissingAuthenticationTokenException", "message": "no auth"}
-                    )
-                    return
-                akid, region = m.group(1), m.group(2)
-                account = fake.keys.get(akid)
-                if account is None:
-                    self._send(
-                        400,
-                        {
-                            "__type": "UnrecognizedClientException",
-                            "message": "The security token included in the request is invalid.",
-                        },
-                    )
-                    return
-                status, body = fake.handle(account, region, json.loads(raw or b"{}"))
-                self._send(status, body)
+                account = self.account(fake.keys)
+                if account is not None:
+                    self.send(*fake.handle(account, self.region, self.body))
 
-            def _send(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("x-amzn-RequestId", "fake")
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server, url = json11.serve(Handler)
+        return url
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+        json11.shut(self.server)
 
     def calls_for(self, account: str, region: str) -> list[Call]:
         return [c for c in self.calls if c.account == account and c.region == region]

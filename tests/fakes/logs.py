@@ -64,12 +64,13 @@ import zlib
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from . import json11
 
 TARGET_PREFIX = "Logs_20140328."
 OPERATIONS = ("FilterLogEvents", "DescribeLogGroups", "StartLiveTail")
-_CRED = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/logs/aws4_request")
 SECRET = b"fake-logs-token-key"
 MAX_LIMIT = 10_000
 MAX_PAGE_BYTES = 1024 * 1024
@@ -794,64 +795,32 @@ class FakeLogs:
     def start(self) -> str:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                n = int(self.headers.get("Content-Length", "0"))
-                raw = self.rfile.read(n)
-                target = self.headers.get("X-Amz-Target", "")
-                op = target.removeprefix(TARGET_PREFIX)
+        class Handler(json11.Handler):
+            def operation(self) -> None:
+                op = self.target.removeprefix(TARGET_PREFIX)
                 if (
-                    not target.startswith(TARGET_PREFIX)
+                    not self.target.startswith(TARGET_PREFIX)
                     or op not in OPERATIONS
                     or (op == "StartLiveTail" and not fake.live_tail)
                 ):
-                    self._send(
-                        400,
-                        {"__type": "UnknownOperationException", "message": f"no operation {op!r}"},
+                    self.send(
+                        400, json11.error("UnknownOperationException", f"no operation {op!r}")
                     )
                     return
-                m = _CRED.search(self.headers.get("Authorization", ""))
-                if not m:
-                    self._send(
-                        403, {"__type": "MissingAuthenticationTokenException", "message": "no auth"}
-                    )
-                    return
-                account = fake.keys.get(m.group(1))
+                account = self.account(fake.keys)
                 if account is None:
-                    self._send(
-                        400,
-                        {
-                            "__type": "UnrecognizedClientException",
-                            "message": "The security token included in the request is invalid.",
-                        },
-                    )
                     return
-                region, body = m.group(2), json.loads(raw or b"{}")
                 if op == "StartLiveTail":
-                    status, out, session = fake.start_live_tail(account, region, body)
+                    status, out, session = fake.start_live_tail(account, self.region, self.body)
                     if session is None:
-                        self._send(status, out)
+                        self.send(status, out)
                     else:
                         self._stream(session)
                     return
                 if op == "DescribeLogGroups":
-                    self._send(*fake.describe(account, region, body))
+                    self.send(*fake.describe(account, self.region, self.body))
                     return
-                self._send(*fake.handle(account, region, body))
-
-            def _send(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("x-amzn-RequestId", "fake")
-                self.end_headers()
-                self.wfile.write(data)
+                self.send(*fake.handle(account, self.region, self.body))
 
             def _stream(self, session: LiveSession) -> None:
                 """An event stream: one HTTP/1.1 chunk a message, as it is produced."""
@@ -875,16 +844,12 @@ class FakeLogs:
                     self.wfile.write(b"0\r\n\r\n")
                 self.close_connection = True
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server, url = json11.serve(Handler)
+        return url
 
     def stop(self) -> None:
         self.break_sessions("")
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+        json11.shut(self.server)
 
     def ok_calls(self) -> list[Call]:
         return [c for c in self.calls if c.outcome == "ok"]

@@ -294,3 +294,42 @@ def test_postings_of_a_batch_of_several_chunks_name_each_chunk(tmp_path: Path) -
     ]
     assert s.count(parse("name:RareCall")) == 2
     s.close()
+
+
+def test_writes_held_open_are_seen_once_committed_and_a_failed_one_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bulk writes may share a transaction (hold=True): another reader sees none of it until
+    it commits; a write that fails rolls all of it back, and the dictionary ids it handed out
+    are forgotten (the next write of the same values gives them again, correctly)."""
+    from trailtui.store import ingest
+    from trailtui.store.batch import batch_of
+
+    path = tmp_path / "c.sqlite"
+    s = Store(path)
+
+    def batch(i: int, user: str) -> object:
+        rec = _rec(i, userIdentity={"type": "IAMUser", "userName": user, "arn": f"a/{user}"})
+        return batch_of([parse_record(rec)], f"file-{i}")
+
+    s.write([batch(1, "alice")], hold=True)  # type: ignore[list-item]
+    other = Store(path, readonly=True)
+    assert other.count(parse("")) == 0
+    s.commit()
+    assert other.count(parse("user:alice")) == 1
+
+    s.write([batch(2, "bob")], hold=True)  # type: ignore[list-item]
+    real = ingest.Writer._rest
+
+    def broken(*a: object, **kw: object) -> object:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(ingest.Writer, "_rest", broken)
+    with pytest.raises(sqlite3.OperationalError):
+        s.write([batch(3, "carol")], hold=True)  # type: ignore[list-item]
+    monkeypatch.setattr(ingest.Writer, "_rest", real)
+    assert other.count(parse("")) == 1  # bob's and carol's events rolled back together
+    s.write([batch(2, "bob"), batch(3, "carol")], hold=True)  # type: ignore[list-item]
+    s.close()  # commits what is held
+    assert [r.principal for r in other.window(parse(""), 0, 10)] == ["carol", "bob", "alice"]
+    other.close()

@@ -11,6 +11,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -180,15 +181,28 @@ class BatchWriter:
             or len(self.pending) >= WRITE_FILES
             or time.perf_counter() - self.last >= WRITE_SECONDS
         ):
-            self.flush()
+            self.flush(hold=True)
 
-    def flush(self) -> None:
+    def flush(self, hold: bool = False) -> None:
+        """Write what is pending; committed unless ``hold`` (the store commits a held
+        transaction within seconds, and at the last flush)."""
         if self.pending:
-            stats = self.store.write([b for _, b in self.pending])
+            stats = self.store.write([b for _, b in self.pending], hold)
             for (fr, _), st in zip(self.pending, stats, strict=True):
                 fr.added, fr.duplicates = st.added, st.duplicates
                 self.on_written(fr)
+        elif not hold:
+            self.store.commit()
         self.pending, self.events, self.last = [], 0, time.perf_counter()
+
+
+@contextmanager
+def _committed(store: Store) -> Iterator[None]:
+    """Writes held open are committed on the way out, should reading stop half-way."""
+    try:
+        yield
+    finally:
+        store.commit()
 
 
 def ingest_paths(
@@ -225,7 +239,7 @@ def ingest_paths(
     if workers is None and len(todo) < PARALLEL_FILES:
         workers = 0
     out = BatchWriter(store, done)
-    with bulk():
+    with bulk(), _committed(store):
         for batch in parse_jobs(jobs(), workers):
             out.add(waiting.popleft(), batch)
             if cancelled():
@@ -301,7 +315,7 @@ class FolderTrail:
             # a small folder is read whole, many files to a transaction; a big one a file at
             # a time, so the list fills (and `enough` is asked) as early as possible
             out = BatchWriter(store, written)
-            with bulk():
+            with bulk(), _committed(store):
                 while self._pos < len(self._todo) and not (
                     cancelled() or (enough() and not self._catching_up and not small)
                 ):

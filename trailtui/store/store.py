@@ -103,6 +103,7 @@ class Store:
     # ------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
+        self.commit()
         self.db.close()
 
     def __enter__(self) -> Store:
@@ -117,12 +118,19 @@ class Store:
 
     # ------------------------------------------------------------------ ingest
 
-    def write(self, batches: Sequence[FileBatch]) -> list[IngestStats]:
-        """Batches (files, objects, pages) in one transaction: the fast bulk path."""
+    def write(self, batches: Sequence[FileBatch], hold: bool = False) -> list[IngestStats]:
+        """Batches (files, objects, pages) in one transaction: the fast bulk path. ``hold``:
+        the transaction may stay open for the next batches (commit() ends it; see Writer)."""
         with self._writer_lock:
             if self._writer is None:
                 self._writer = Writer(self.db)
-            return self._writer.write(batches)
+            return self._writer.write(batches, hold)
+
+    def commit(self) -> None:
+        """End a transaction writes held open."""
+        with self._writer_lock:
+            if self._writer is not None:
+                self._writer.commit()
 
     def ingest(
         self,

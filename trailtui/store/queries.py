@@ -270,7 +270,7 @@ class Queries:
         key = (*p.key(), p.since, p.until, top[0] if top else None)
         held = self._held.get(key)
         if held is None:
-            chunks = [c[0] for c in self._chunks(p) if p.chunks is None or c[0] in p.chunks]
+            chunks = [c[0] for c in self._chunks(p)]
             held, live = {}, list(dict.fromkeys(p.row_raw))
             seen = 0
             for i in range(0, len(chunks), COMMON_AFTER):
@@ -334,8 +334,11 @@ class Queries:
             return [(int(a), int(b)) for a, b in rows]
 
     def _chunks(self, p: Plan) -> list[tuple[int, int, int, int]]:
-        """(id, t_max, first event, n) of the chunks that may hold a match, newest first."""
+        """(id, t_max, first event, n) of the chunks that may hold a match (those the
+        postings chose, in the window), newest first."""
         conds, params = [], []
+        if p.chunks is not None:
+            conds.append(f"c.id IN ({','.join(map(str, p.chunks)) or 'NULL'})")
         if p.since is not None:
             conds.append("c.t_max >= ?")
             params.append(p.since)
@@ -442,8 +445,6 @@ class Queries:
         st = self._scans.get(key)
         if st is None:
             st = _Scan([], 0, self._chunks(p))
-            if p.chunks is not None:
-                st.chunks = [c for c in st.chunks if c[0] in p.chunks]
             if p.raw and p.terms and not p.raw_fields and p.chunks is None:
                 st.candidates = self._candidates(p, cancelled)
                 if st.candidates is not None:

@@ -57,13 +57,21 @@ def test_a_word_with_a_newline_matches_no_record() -> None:
 def test_the_lines_a_needle_is_found_on_are_read_without_line_starts() -> None:
     """The lines holding a needle are numbered by counting newlines between hits, and read
     back from where the search found them: the same lines, with the same text, as a plain
-    line-by-line search (first and last lines, several hits on a line, empty lines)."""
+    line-by-line search (first and last lines, several hits on a line, empty lines), from
+    the folded text's search or from Hyperscan's hits (the folded text never made)."""
     rng = random.Random(11)
+    hs = words.hyperscan_module() is not None
     for _ in range(300):
         lines = [rng.choice([*LINES, b"", b"stop"]) for _ in range(rng.randint(1, 12))]
         w = rng.choice(WORDS).encode().translate(words.LOWER)
-        ch = Chunk(b"\n".join(lines))
-        got = words._lines_with(ch.folded, w, ch)
-        assert got == {i for i, ln in enumerate(lines) if w in ln.translate(words.LOWER)}
-        assert ch._starts is None  # found without numbering every line
-        assert {i: ch.line(i) for i in got} == {i: lines[i] for i in got}
+        want = {i for i, ln in enumerate(lines) if w in ln.translate(words.LOWER)}
+        for engine in ("find", "hyperscan") if hs else ("find",):
+            ch = Chunk(b"\n".join(lines))
+            if engine == "hyperscan":
+                words._Hyperscan([w]).note_hits(ch, [0])
+                assert ch._folded is None
+            got = words._lines_with(ch, w)
+            assert got == want, engine
+            assert ch._starts is None  # found without numbering every line
+            assert {i: ch.line(i) for i in got} == {i: lines[i] for i in got}
+            assert {i: ch.low(i) for i in got} == {i: lines[i].translate(words.LOWER) for i in got}

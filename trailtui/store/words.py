@@ -94,6 +94,37 @@ class Chunk:
         a, b = self.span(i)
         return self.data[a:b]
 
+    def low(self, i: int) -> bytes:
+        """Line i in ASCII lower case."""
+        a, b = self.span(i)
+        if self._folded is not None:
+            return self._folded[a:b]
+        return self.data[a:b].translate(LOWER)
+
+    def note_hits(self, w: bytes, ends: Iterable[int]) -> None:
+        """Where needle w ends in the data (ascending) -> the lines holding it, numbered by
+        counting newlines from one hit to the next (C speed), and where they are: the line
+        table is never needed for them."""
+        if w in self._hits:
+            return
+        data, n = self.data, len(w)
+        out: set[int] = set()
+        line = last = 0  # the line number of `last`, the start of a line
+        for e in ends:
+            p = e - n
+            if p < last:  # on the line of the hit before
+                continue
+            line += data.count(b"\n", last, p)
+            out.add(line)
+            end = data.find(b"\n", p)
+            if end < 0:
+                end = len(data)
+            if line not in self._spans:
+                q = data.rfind(b"\n", last, p)
+                self._spans[line] = (q + 1 if q >= 0 else last, end)
+            line, last = line + 1, end + 1
+        self._hits[w] = frozenset(out)
+
     def line_of(self, offset: int) -> int:
         return bisect.bisect_right(self.starts, offset) - 1
 
@@ -116,6 +147,9 @@ class _Hyperscan:
 
     def __init__(self, words: list[bytes]) -> None:
         hs = self.hs = hyperscan_module()
+        self.words = words
+        self._every: Any = None  # every hit of each word (made when first needed)
+        self._lock = threading.Lock()
         self.db = hs.Database(mode=hs.HS_MODE_BLOCK)
         flags = hs.HS_FLAG_CASELESS | hs.HS_FLAG_SINGLEMATCH
         self.db.compile(
@@ -138,6 +172,48 @@ class _Hyperscan:
 
         self.db.scan(data, match_event_handler=on_match, scratch=scratch)
         return found
+
+    def note_hits(self, ch: Chunk, which: Iterable[int]) -> None:
+        """The lines of the chunk holding these words, from where a second scan finds them
+        (their folded text is never made: 0.5 ms a MB); left to the folded text's search
+        when they are many (HIT_CAP: one Python call a hit)."""
+        which = [i for i in which if self.words[i] not in ch._hits]
+        if not which:
+            return
+        hs = self.hs
+        with self._lock:  # scan threads share the matcher: one database, made once
+            if self._every is None:
+                db = hs.Database(mode=hs.HS_MODE_BLOCK)
+                db.compile(
+                    expressions=self.words,
+                    ids=list(range(len(self.words))),
+                    elements=len(self.words),
+                    flags=[hs.HS_FLAG_CASELESS] * len(self.words),
+                    literal=True,
+                )
+                self._every = db
+        scratch = getattr(self._local, "every", None)
+        if scratch is None:
+            scratch = self._local.every = hs.Scratch(self._every)
+        ends: dict[int, list[int]] = {i: [] for i in which}
+        count = [0]
+
+        def on_match(i: int, start: int, end: int, flags: int, ctx: object) -> bool:
+            got = ends.get(i)
+            if got is not None:
+                got.append(end)
+                count[0] += 1
+            return count[0] > HIT_CAP  # True stops the scan
+
+        try:
+            self._every.scan(ch.data, match_event_handler=on_match, scratch=scratch)
+        except hs.ScanTerminated:
+            return
+        for i, e in ends.items():
+            ch.note_hits(self.words[i], sorted(e))
+
+
+HIT_CAP = 64  # a chunk's needle hits taken from Hyperscan one by one, at most
 
 
 class WordMatcher:
@@ -166,10 +242,8 @@ class WordMatcher:
         if only is not None and len(only) * 8 < len(ch.data) // 1024:
             # a few lines of a big chunk (a field filter chose them): test just those
             return {i for i in only if self.line_matches(ch.line(i))}
-        data = ch.data
-        folded: bytes | None = None
         if self._hs is not None:
-            present = self._hs.present(data)
+            present = self._hs.present(ch.data)
         else:
             folded = ch.folded
             present = {i for i, w in enumerate(self.pos + self.neg) if w in folded}
@@ -178,47 +252,38 @@ class WordMatcher:
         negs = [w for i, w in enumerate(self.neg) if i + len(self.pos) in present]
         if not self.pos and not negs:
             return None
-        if folded is None:
-            folded = ch.folded
+        if self._hs is not None:
+            self._hs.note_hits(ch, present)
         out: set[int] | None = None
         for w in self.pos:
-            hit = _lines_with(folded, w, ch)
+            hit = _lines_with(ch, w)
             out = hit if out is None else out & hit
             if not out:
                 return set()
         if out is None:
             out = set(range(ch.n))
         for w in negs:
-            out -= _lines_with(folded, w, ch)
+            out -= _lines_with(ch, w)
         return out
 
 
-def _lines_with(folded: bytes, w: bytes, ch: Chunk) -> set[int]:
-    """The lines of the chunk that hold the (folded) needle; found once per chunk."""
+def _lines_with(ch: Chunk, w: bytes) -> set[int]:
+    """The lines of the chunk that hold the (folded) needle; found once per chunk (from
+    Hyperscan's hits, or in the chunk's folded text)."""
     got = ch._hits.get(w)
     if got is None:
-        # line numbers by counting newlines from one hit to the next (C speed): most chunks
-        # with a hit have a few, and where every line starts is never needed
-        out: set[int] = set()
-        line = last = 0
+        folded = ch.folded
+        ends = []
         p = folded.find(w)
         while p >= 0:
-            line += folded.count(b"\n", last, p)
-            out.add(line)
+            ends.append(p + len(w))
             end = folded.find(b"\n", p)
             if end < 0:
-                end = len(folded)
-            if line not in ch._spans:
-                q = folded.rfind(b"\n", last, p)
-                ch._spans[line] = (q + 1 if q >= 0 else last, end)
-            line, last = line + 1, end + 1
-            p = folded.find(w, last)
-        got = ch._hits[w] = frozenset(out)
+                break
+            p = folded.find(w, end + 1)
+        ch.note_hits(w, ends)
+        got = ch._hits[w]
     return set(got)
-
-
-def _span(data: bytes, span: tuple[int, int]) -> bytes:
-    return data[span[0] : span[1]]
 
 
 def _needle(text: str) -> bytes | None:
@@ -269,10 +334,10 @@ def term_needles(t: Term) -> list[frozenset[bytes]]:
     return [frozenset([k]), frozenset(alts)] if anywhere else [frozenset(alts)]
 
 
-def _lines_any(folded: bytes, needles: Iterable[bytes], ch: Chunk) -> set[int]:
+def _lines_any(ch: Chunk, needles: Iterable[bytes]) -> set[int]:
     out: set[int] = set()
     for n in needles:
-        out |= _lines_with(folded, n, ch)
+        out |= _lines_with(ch, n)
     return out
 
 
@@ -354,17 +419,18 @@ class LineMatcher:
             for _, reqs in self.pos:
                 if any(not any(self._ids[n] in present for n in req) for req in reqs):
                     return set()
-        folded = ch.folded
         for _, reqs in self.pos:
             if not reqs:
                 continue
             # the last set says the most (the key and the value): its lines first, the
             # others (the key alone) tested on those lines only
             last = reqs[-1] if present is None else [n for n in reqs[-1] if self._ids[n] in present]
-            hit = _lines_any(folded, last, ch)
+            if self._hs is not None:
+                self._hs.note_hits(ch, [self._ids[n] for n in last])
+            hit = _lines_any(ch, last)
             out = hit if out is None else out & hit
             for req in reqs[:-1]:
-                out = {i for i in out if any(n in _span(folded, ch.span(i)) for n in req)}
+                out = {i for i in out if any(n in ch.low(i) for n in req)}
             if not out:
                 return set()
         seen: dict[int, _Line] = {}
@@ -372,8 +438,7 @@ class LineMatcher:
         def line(i: int) -> _Line:
             x = seen.get(i)
             if x is None:
-                a, b = ch.span(i)
-                x = seen[i] = _Line(ch.data[a:b], folded[a:b])
+                x = seen[i] = _Line(ch.line(i), ch.low(i))
             return x
 
         if self.pos:
@@ -393,7 +458,7 @@ class LineMatcher:
         for t, reqs in self.neg:
             maybe = None
             for req in reqs:
-                hit = _lines_any(folded, req, ch)
+                hit = _lines_any(ch, req)
                 maybe = hit if maybe is None else maybe & hit
             if maybe is None:
                 maybe = set(range(ch.n))

@@ -333,3 +333,25 @@ def test_writes_held_open_are_seen_once_committed_and_a_failed_one_leaves_nothin
     s.close()  # commits what is held
     assert [r.principal for r in other.window(parse(""), 0, 10)] == ["carol", "bob", "alice"]
     other.close()
+
+
+def test_lines_a_scan_found_read_back_as_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lines a chunk scan matched are kept for reading the page it found (within a
+    byte budget): each reads back as its own record, before and after others push it out."""
+    from trailtui.store import words
+
+    monkeypatch.setattr(words, "FOUND_BYTES", 3_000)  # a few records
+    s = Store(tmp_path / "c.sqlite")
+    for k in range(4):  # a chunk each
+        recs = [_rec(k * 10 + i, userAgent=f"agent-{k}-{i}") for i in range(10)]
+        s.ingest([parse_record(r) for r in recs], f"file-{k}")
+    for k in range(4):
+        for i in (0, 9):
+            rows = s.window(parse(f"agent-{k}-{i}"), 0, 10)
+            assert [r.event_id for r in rows] == [f"ev-{k * 10 + i}"]
+            assert json.loads(s.raw(rows[0].id) or "")["userAgent"] == f"agent-{k}-{i}"
+    reader = s.db.chunks
+    assert 0 < reader._found_bytes <= 3_000 and len(reader._found) < 8
+    s.close()

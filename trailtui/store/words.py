@@ -521,7 +521,7 @@ def matcher(spec: str) -> LineMatcher:
 
 
 Connect = Callable[[], AbstractContextManager[sqlite3.Connection]]
-FOUND_LINES = 2048  # matched lines a ChunkReader keeps (a page or two of a scan's finds)
+FOUND_BYTES = 4 * 1024**2  # matched lines a ChunkReader keeps (a page or two of a scan's finds)
 
 
 class ChunkReader:
@@ -537,11 +537,13 @@ class ChunkReader:
         self._hot: dict[str, tuple[int, set[int] | None]] = {}  # tt_lines: spec -> last chunk
         # lines a scan matched, kept so the page it found is read without its chunks again
         self._found: OrderedDict[tuple[int, int], bytes] = OrderedDict()
+        self._found_bytes = 0
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         with self._lock:
             self._found.clear()
+            self._found_bytes = 0
             self._lru.clear()
             self._derived.clear()
             self._hot.clear()
@@ -595,12 +597,15 @@ class ChunkReader:
                 yield cid, ch
 
     def keep_lines(self, chunk: int, ch: Chunk, lines: Iterable[int]) -> None:
-        """Remember these lines of a chunk a scan read (the most recent FOUND_LINES)."""
+        """Remember these lines of a chunk a scan read (the most recent, up to FOUND_BYTES)."""
         got = [((chunk, i), ch.line(i)) for i in lines]
         with self._lock:
-            self._found.update(got)
-            while len(self._found) > FOUND_LINES:
-                self._found.popitem(last=False)
+            for k, line in got:
+                old = self._found.pop(k, None)
+                self._found_bytes += len(line) - (len(old) if old is not None else 0)
+                self._found[k] = line
+            while self._found_bytes > FOUND_BYTES and self._found:
+                self._found_bytes -= len(self._found.popitem(last=False)[1])
 
     def line(self, chunk: int, idx: int) -> bytes | None:
         with self._lock:

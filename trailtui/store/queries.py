@@ -161,6 +161,8 @@ class Queries:
         self._scan_lock = threading.Lock()
         self._postings: bool | None = None  # a version 3 cache opened read-only has none
         self._held: dict[tuple[Any, ...], dict[str, set[int]]] = {}
+        self._held_locks: dict[tuple[Any, ...], threading.Lock] = {}
+        self._held_lock = threading.Lock()
 
     # ------------------------------------------------------------------ plans
 
@@ -237,9 +239,16 @@ class Queries:
                 spans.append((a, b))
         return spans
 
-    def where(self, f: Filter, scope: Sequence[int] | None) -> tuple[str, list[Any]]:
+    def where(
+        self,
+        f: Filter,
+        scope: Sequence[int] | None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> tuple[str, list[Any]]:
+        """WHERE over ``events e`` and its parameters (raw conditions narrowed to the chunks
+        holding their needles: a pass over the chunks, which ``cancelled`` can stop)."""
         p = self.plan(f, scope)
-        return ("0", []) if p.empty else (self._narrowed(p).where, p.params)
+        return ("0", []) if p.empty else (self._narrowed(p, cancelled).where, p.params)
 
     # ------------------------------------------------------------------ raw conditions
 
@@ -260,6 +269,29 @@ class Queries:
                     out[s].add(cid)
         return out
 
+    def _holding_all(
+        self, p: Plan, cancelled: Callable[[], bool] | None
+    ) -> dict[str, set[int]]:
+        """_holding over the plan's chunks, for its raw conditions but those most chunks
+        hold (the first COMMON_AFTER chunks say it; then bigger steps)."""
+        chunks = [c[0] for c in self._chunks(p)]
+        held: dict[str, set[int]] = {}
+        live = list(dict.fromkeys(p.row_raw))
+        seen = 0
+        while live and seen < len(chunks):
+            if cancelled is not None and cancelled():
+                raise Interrupted("cancelled")
+            part = chunks[seen : seen + (COMMON_AFTER if seen < COMMON_AFTER else 1024)]
+            got = self._holding(live, part)
+            seen += len(part)
+            for s in list(live):
+                if s in got:
+                    held[s] = held.get(s, set()) | got[s]
+                if s not in got or (seen >= COMMON_AFTER and len(held[s]) * 2 > seen):
+                    held.pop(s, None)  # no needles, or common: every row is checked
+                    live.remove(s)
+        return held
+
     def _narrowed(self, p: Plan, cancelled: Callable[[], bool] | None = None) -> Plan:
         """The plan with its raw conditions' markers replaced by the chunks that may hold a
         match: one pass over the window's chunks (a condition whose needles most chunks hold
@@ -268,28 +300,17 @@ class Queries:
             return p
         top = self.db.one("SELECT max(id) FROM chunks")
         key = (*p.key(), p.since, p.until, top[0] if top else None)
-        held = self._held.get(key)
-        if held is None:
-            chunks = [c[0] for c in self._chunks(p)]
-            held, live = {}, list(dict.fromkeys(p.row_raw))
-            seen = 0
-            for i in range(0, len(chunks), COMMON_AFTER):
-                if cancelled is not None and cancelled():
-                    raise Interrupted("cancelled")
-                part = chunks[i : i + COMMON_AFTER]
-                got = self._holding(live, part)
-                seen += len(part)
-                for s in list(live):
-                    if s in got:
-                        held[s] = held.get(s, set()) | got[s]
-                    if s not in got or (seen >= COMMON_AFTER and len(held[s]) * 2 > seen):
-                        held.pop(s, None)  # no needles, or common: every row is checked
-                        live.remove(s)
-                if not live:
-                    break
-            if len(self._held) > 16:
-                self._held.clear()
-            self._held[key] = held
+        with self._held_lock:  # the window's count and histogram wait for one pass
+            lock = self._held_locks.setdefault(key, threading.Lock())
+        with lock:
+            held = self._held.get(key)
+            if held is None:
+                held = self._holding_all(p, cancelled)
+                with self._held_lock:
+                    if len(self._held) > 16:
+                        self._held.clear()
+                        self._held_locks.clear()
+                    self._held[key] = held
         return replace(
             p,
             where=narrowed_sql(p.where, p.row_raw, held),

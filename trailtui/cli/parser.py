@@ -221,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
         "gaps, athena. Without a command, "
         "opens the explorer.",
     )
-    p.add_argument("--version", action="version", version=_version())
+    p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     ing = sub.add_parser("ingest", help="load files and folders into the cache")
@@ -480,6 +480,15 @@ def _rules_dir() -> str:
     from ..locations import config_dir
 
     return str(config_dir() / "rules").replace("%", "%%")
+
+
+class _Version(argparse._VersionAction):
+    """--version, the version looked up only when asked (importlib.metadata and the email
+    package it reads the metadata with were ~13 ms of every start)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kw: Any) -> None:
+        self.version = _version()
+        super().__call__(parser, *args, **kw)
 
 
 def _version() -> str:

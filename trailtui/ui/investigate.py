@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from rich.text import Text
 from textual import work
@@ -17,11 +19,32 @@ from ..investigate.history import history, instances_of, intervals
 from ..investigate.identity import only_here, who
 from ..records.event import parse_record
 from ..safe import clean
+from ..store.store import Store
 from .base import AppBase
 from .widgets.detail import DetailView, integrity_text
 from .widgets.histogram import Histogram
 from .widgets.instance_strip import InstanceStrip
 from .widgets.status_bar import StatusBar
+
+
+class _Until:
+    """The store as history() reads it for the instance strip: its raw records stop coming
+    once ``gone()`` (the cursor moved on). history() parses each record in Python (an
+    instance with 700 events: ~250 ms holding the interpreter, beside the next event's
+    window); what it read so far is dropped."""
+
+    def __init__(self, store: Store, gone: Callable[[], bool]) -> None:
+        self._store = store
+        self._gone = gone
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def iter_raw(self, *args: Any, **kw: Any) -> Iterator[tuple[int, str]]:
+        for item in self._store.iter_raw(*args, **kw):
+            if self._gone():
+                return
+            yield item
 
 
 class InvestigateMixin(AppBase):
@@ -137,9 +160,13 @@ class InvestigateMixin(AppBase):
     @work(thread=True, exclusive=True, group="instance")
     def _instance_strip(self, instance: str) -> None:
         worker = get_current_worker()
+
+        def gone() -> bool:
+            return worker.is_cancelled or not self.is_running
+
         start, end = self.call_from_thread(self._window_bounds)
-        steps = history(self.store, instance, self.scope)
-        if worker.is_cancelled or not self.is_running:
+        steps = history(cast(Store, _Until(self.store, gone)), instance, self.scope)
+        if gone():
             return
         spans = intervals(steps, start, end)
         self.call_from_thread(self._show_strip, instance, spans, start, end)

@@ -30,10 +30,8 @@ from ..evidence.cases import Case
 from ..evidence.tomlfile import BookmarkError
 from ..fields import PIVOTS
 from ..filter.language import Filter, quote
-from ..investigate.history import instances_of
 from ..locations import config_dir
 from ..safe import clean
-from ..sources.base import Source
 from ..store.store import Row, Store
 from .base import WINDOWS
 from .evidence import EvidenceMixin
@@ -48,6 +46,7 @@ from .widgets.pins_pane import PinsPane
 from .widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    from ..sources.base import Source
     from .screens.detections import DetectionsScreen
 
 GAP_MIN = timedelta(minutes=30)  # a delivery gap the explorer shows
@@ -358,6 +357,8 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
         self.detail.show(raw, title)
         self.show_file_check(row.id)  # was its log file validated (verify, V)
         self._who_line(row.event_id)
+        from ..investigate.history import instances_of
+
         instances = instances_of(row.resources)
         if instances:
             self._instance_strip(instances[0])

@@ -15,8 +15,6 @@ from textual import work
 from textual.worker import get_current_worker
 
 from ..filter.language import Filter, quote
-from ..investigate.history import history, instances_of, intervals
-from ..investigate.identity import only_here, who
 from ..records.event import parse_record
 from ..safe import clean
 from ..store.store import Store
@@ -52,6 +50,8 @@ class InvestigateMixin(AppBase):
 
     @work(thread=True, exclusive=True, group="who")
     def _who_line(self, event_id: str) -> None:
+        from ..investigate.identity import only_here, who
+
         worker = get_current_worker()
 
         def gone() -> bool:
@@ -159,6 +159,8 @@ class InvestigateMixin(AppBase):
 
     @work(thread=True, exclusive=True, group="instance")
     def _instance_strip(self, instance: str) -> None:
+        from ..investigate.history import history, intervals
+
         worker = get_current_worker()
 
         def gone() -> bool:
@@ -182,6 +184,8 @@ class InvestigateMixin(AppBase):
             strip.show(instance, spans, start, end)
 
     def _current_instance(self) -> str | None:
+        from ..investigate.history import instances_of
+
         row = self.event_list.current
         instances = instances_of(row.resources) if row else []
         if not instances:
@@ -196,6 +200,7 @@ class InvestigateMixin(AppBase):
 
     @work(thread=True, exclusive=True, group="history")
     def _open_history(self, instance: str) -> None:
+        from ..investigate.history import history
         from .screens.history import HistoryScreen
 
         steps = history(self.store, instance, self.scope)
@@ -212,6 +217,7 @@ class InvestigateMixin(AppBase):
 
     @work(thread=True, exclusive=True, group="who-screen")
     def _open_who(self, event_id: str) -> None:
+        from ..investigate.identity import who
         from .screens.who import WhoScreen
 
         chain = who(self.store, event_id)
@@ -227,6 +233,8 @@ class InvestigateMixin(AppBase):
 
     @work(thread=True, exclusive=True, group="lifecycle")
     def _step_lifecycle(self, instance: str, ts: int, rowid: int, direction: int) -> None:
+        from ..investigate.history import history
+
         steps = history(self.store, instance, self.scope)
         keyed = [(int(s.time.timestamp() * 1000), s.rowid, s) for s in steps]
         if direction > 0:

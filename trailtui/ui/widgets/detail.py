@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -24,7 +24,9 @@ from textual.widgets import Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from ...safe import clean, json_escape_unsafe
-from ...store.verified import EventFile
+
+if TYPE_CHECKING:
+    from ...store.verified import EventFile
 
 MAX_CHILDREN = 500
 MAX_VALUE = 300

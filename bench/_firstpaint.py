@@ -4,6 +4,9 @@
                                                           hook installed as trailtui.ui.app loads
     python bench/_firstpaint.py MARK bare                 a Textual app with a Static and a Footer
 
+TRAILTUI_BENCH_EXIT_AT_FRAME=1 ends the process as that frame is written (to count the
+instructions up to it: valgrind --tool=callgrind --separate-threads=yes).
+
 MARK gets "<epoch seconds> <peak RSS kB> <process age s> <frame epoch seconds>" once the
 first frame is on screen, then the app exits. Two moments: the frame (the first frame the app
 writes to the terminal that holds the list's first window; for the bare app its first frame)
@@ -56,6 +59,10 @@ def note_frames(cls: Any, shown: Any) -> None:
         original(self, screen, renderable)
         if renderable is not None and not FRAME and shown(self):
             FRAME.append(time.time())
+            if os.environ.get("TRAILTUI_BENCH_EXIT_AT_FRAME"):
+                # for an instruction count to the first frame (valgrind): stop right there
+                Path(sys.argv[1]).write_text(f"{FRAME[0]} 0 0 {FRAME[0]}\n")
+                os._exit(0)
 
     cls._display = _display
 

@@ -7,13 +7,15 @@ paint are fast."""
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
 from .parser import build_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return _run(args)

@@ -36,22 +36,59 @@ class Facets:
         scope: Sequence[int] | None = None,
         cancelled: Callable[[], bool] | None = None,
     ) -> list[int]:
-        """Event counts in ``bins`` equal slices of [start, end] (ms)."""
+        """Event counts in ``bins`` equal slices of [start, end] (ms): bin i holds the events
+        whose ``(ts - start) * bins // (end - start + 1)`` is i."""
         if bins <= 0 or end <= start:
             return [0] * max(bins, 0)
-        where, params = self.queries.where(f, scope)
-        span = end - start + 1
-        q = (
-            f"SELECT ((e.ts - ?) * ?) / ? AS b, count(*) FROM events e WHERE e.ts >= ? "
-            f"AND e.ts <= ? AND {where} GROUP BY b"
-        )
+        p = self.queries.plan(f, scope)
         out = [0] * bins
+        if p.empty:
+            return out
+        span = end - start + 1
+        if p.indexed:
+            # no field term (at most a time window): each bin counted on the ts index alone
+            # (no table row is read, no sort: 40 ms on a million events, where the GROUP BY
+            # below sorted them all in ~300 ms and ~30 MB)
+            n, a, w = int(bins), int(start), int(span)  # integers, written into the SQL
+            q = (
+                f"WITH RECURSIVE bins(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM bins "
+                f"WHERE i + 1 < {n}) "
+                f"SELECT i, (SELECT count(*) FROM events e WHERE e.ts BETWEEN "
+                f"{a} + ({w} * i + {n} - 1) / {n} AND {a} + ({w} * (i + 1) + {n} - 1) / {n} - 1 "
+                f"AND {p.where}) FROM bins"
+            )
+            args = p.params
+        else:
+            # the ts index visits the rows in time order, a table look-up each: over everything
+            # cached (no time window) it cuts nothing, and the chunks the postings name are
+            # read faster as id ranges (name:StopInstances on 1M events: 5.5 s -> 60 ms;
+            # with since:, 3.4 s -> 40 ms); a time window without them keeps the index
+            hint = "NOT INDEXED" if p.narrowed or (f.since is None and f.until is None) else ""
+            q = (
+                f"SELECT ((e.ts - ?) * ?) / ? AS b, count(*) FROM events e {hint} "
+                f"WHERE e.ts >= ? AND e.ts <= ? AND {p.where} GROUP BY b"
+            )
+            args = [start, bins, span, start, end, *p.params]
         with self.db.reading(cancelled) as c:
-            rows = c.execute(q, [start, bins, span, start, end, *params]).fetchall()
+            rows = c.execute(q, args).fetchall()
         for b, n in rows:
             if 0 <= int(b) < bins:
                 out[int(b)] = int(n)
         return out
+
+    def time_range(self, scope: Sequence[int] | None = None) -> tuple[int, int] | None:
+        """The oldest and the newest event's time (ms) in the scope, None when it is empty:
+        each end from the ts index alone (min() and max() in one SELECT read the whole index,
+        ~90 ms on a million events)."""
+        where, params = self.queries.where(Filter(), scope)
+        row = self.db.one(
+            f"SELECT (SELECT min(e.ts) FROM events e WHERE {where}), "
+            f"(SELECT max(e.ts) FROM events e WHERE {where})",
+            [*params, *params],
+        )
+        if row is None or row[0] is None:
+            return None
+        return int(row[0]), int(row[1])
 
     def facet(
         self,

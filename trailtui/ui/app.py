@@ -30,10 +30,8 @@ from ..evidence.cases import Case
 from ..evidence.tomlfile import BookmarkError
 from ..fields import PIVOTS
 from ..filter.language import Filter, quote
-from ..investigate.history import instances_of
 from ..locations import config_dir
 from ..safe import clean
-from ..sources.base import Source
 from ..store.store import Row, Store
 from .base import WINDOWS
 from .evidence import EvidenceMixin
@@ -48,9 +46,13 @@ from .widgets.pins_pane import PinsPane
 from .widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    from ..sources.base import Source
     from .screens.detections import DetectionsScreen
 
 GAP_MIN = timedelta(minutes=30)  # a delivery gap the explorer shows
+DETAIL_WORK = ("who", "instance", "file-check")  # the detail's worker groups
+STRIP_AFTER = 0.25  # s of rest on an event (after the detail's) before its instance strip
+WARM_AFTER = 0.5  # s without a new filter before the dialogs' modules are imported
 
 # the detail goes right of the list from this width on (below it on narrower terminals,
 # so the list keeps all its columns)
@@ -193,6 +195,8 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
         self.window_index = [w for w, _ in WINDOWS].index(window)
         self.filter = Filter()
         self._detail_timer: Timer | None = None
+        self._warm_timer: Timer | None = None
+        self._strip_timer: Timer | None = None
         self._detail_row: int | None = None  # the event the detail shows
         self.follow_at_start = follow
         self.layout_choice: str | None = None  # None: by terminal width
@@ -284,6 +288,20 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
         return True
 
     def filter_applied(self, f: Filter) -> None:
+        if self._warm_timer is not None:
+            self._warm_timer.reset()  # not beside a new filter's first window
+        # the detail's look-ups for the old cursor's event stop: an instance's history parsed
+        # in a thread (~250 ms of Python) made the new window's query wait for the interpreter
+        # past its index budget (1M events: 17 ms alone, ~240 ms beside it); the new first
+        # window's cursor asks again
+        for timer in (self._detail_timer, self._strip_timer):
+            if timer is not None:
+                timer.stop()
+        busy = [w for w in self.workers if w.group in DETAIL_WORK and not w.is_finished]
+        if busy:
+            for w in busy:
+                w.cancel()
+            self._detail_row = None  # the same event under the new filter is looked up again
         self.reader_filter_applied(f)
 
     def on_event_list_page_loaded(self, msg: EventList.PageLoaded) -> None:
@@ -317,8 +335,15 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
             gc.freeze()
             gc.enable()
             # the screens a first key opens, imported while the user reads the first window
-            # (not on the first ?, b or h: without cached bytecode that is a visible wait)
-            threading.Thread(target=_warm_screens, name="trailtui-warm", daemon=True).start()
+            # (not on the first ?, b or h: without cached bytecode that is a visible wait);
+            # once no new filter came for a moment: ~55 ms of imports holding the interpreter
+            # made the next filter's window wait for it (its query asks the interpreter for
+            # leave to go on every few thousand steps: 14 -> 220 ms measured on 1M events)
+            self._warm_timer = self.set_timer(WARM_AFTER, self._start_warm)
+
+    def _start_warm(self) -> None:
+        self._warm_timer = None
+        threading.Thread(target=_warm_screens, name="trailtui-warm", daemon=True).start()
 
     def on_event_list_highlighted(self, msg: EventList.Highlighted) -> None:
         if self.closing():
@@ -337,8 +362,9 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
             noun = "event" if lst.total == 1 else "events"
             self.status.set(matches=f"{lst.total:,} {noun}  {pos}", busy="")
         self.query_one(Histogram).set_marker(row.ts if row else None)
-        if self._detail_timer is not None:
-            self._detail_timer.stop()
+        for timer in (self._detail_timer, self._strip_timer):
+            if timer is not None:
+                timer.stop()
         self._detail_timer = self.set_timer(0.06, lambda: self._show_detail(row))
 
     def _show_detail(self, row: Row | None) -> None:
@@ -358,9 +384,14 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
         self.detail.show(raw, title)
         self.show_file_check(row.id)  # was its log file validated (verify, V)
         self._who_line(row.event_id)
+        from ..investigate.history import instances_of
+
         instances = instances_of(row.resources)
         if instances:
-            self._instance_strip(instances[0])
+            # after a longer rest: reading an instance's history (its events' records, ~300 ms
+            # on 1M events) beside the next filter's first window made that window wait
+            instance = instances[0]
+            self._strip_timer = self.set_timer(STRIP_AFTER, lambda: self._instance_strip(instance))
         else:
             self.query_one(InstanceStrip).hide()
 
@@ -373,7 +404,9 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
             start = int(f.since.timestamp() * 1000)
             end = int((f.until or self.now).timestamp() * 1000)
         else:
-            rng = self.store.time_range(self.scope)
+            # (the store's time_range reads the whole ts index: ~90 ms on 1M events, for every
+            # filter; the facets' reads its two ends)
+            rng = self.store.facets.time_range(self.scope)
             if rng is None:
                 return
             start, end = rng
@@ -483,7 +516,7 @@ class TrailApp(ReaderMixin, InvestigateMixin, EvidenceMixin):
     @work(thread=True, exclusive=True, group="coverage")
     def _coverage(self) -> None:
         total = self.store.count(Filter(), self.scope)
-        rng = self.store.time_range(self.scope)
+        rng = self.store.facets.time_range(self.scope)
         text = f"{clean(self.label, 40)}: {total:,} cached"
         if rng:
             a, b = (datetime.fromtimestamp(x / 1000, tz=UTC) for x in rng)

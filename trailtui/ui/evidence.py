@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from textual.widgets import OptionList
-
 from .. import locations
 from ..evidence.bookmarks import Bookmark
 from ..evidence.cases import Pin, stamp
@@ -122,7 +120,7 @@ class EvidenceMixin(AppBase):
         pane.toggle_class("-shown")
         if pane.has_class("-shown"):
             self._refresh_pins()
-            pane.query_one(OptionList).focus()
+            pane.option_list.focus()
         else:
             self.event_list.focus()
 

@@ -5,17 +5,19 @@ LookupEvents and CloudWatch Logs have not fetched of the window, and one-key piv
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from rich.text import Text
 from textual import work
 from textual.worker import get_current_worker
 
 from ..filter.language import Filter, quote
-from ..investigate.history import history, instances_of, intervals
-from ..investigate.identity import who
 from ..records.event import parse_record
 from ..safe import clean
+from ..store.store import Store
 from .base import AppBase
 from .widgets.detail import DetailView, integrity_text
 from .widgets.histogram import Histogram
@@ -23,14 +25,49 @@ from .widgets.instance_strip import InstanceStrip
 from .widgets.status_bar import StatusBar
 
 
+class _Until:
+    """The store as history() reads it for the instance strip: its raw records stop coming
+    once ``gone()`` (the cursor moved on). history() parses each record in Python (an
+    instance with 700 events: ~250 ms holding the interpreter, beside the next event's
+    window); what it read so far is dropped."""
+
+    def __init__(self, store: Store, gone: Callable[[], bool]) -> None:
+        self._store = store
+        self._gone = gone
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def iter_raw(self, *args: Any, **kw: Any) -> Iterator[tuple[int, str]]:
+        for item in self._store.iter_raw(*args, **kw):
+            if self._gone():
+                return
+            yield item
+
+
 class InvestigateMixin(AppBase):
     # ------------------------------------------------------------------ investigations
 
     @work(thread=True, exclusive=True, group="who")
     def _who_line(self, event_id: str) -> None:
+        from ..investigate.identity import only_here, who
+
         worker = get_current_worker()
-        chain = who(self.store, event_id)
-        if chain is None or worker.is_cancelled or not self.is_running:
+
+        def gone() -> bool:
+            return worker.is_cancelled or not self.is_running
+
+        # the chain without its IP's counts (two counts over the whole cache, ~250 ms on a
+        # million events, for every event the cursor rested on): the line says only whether
+        # the IP is seen anywhere else, one event looked for, and stops when the cursor moves
+        chain = who(self.store, event_id, ip_counts=False)
+        if chain is None or gone():
+            return
+        try:
+            alone = only_here(self.store, chain, gone)
+        except sqlite3.OperationalError:  # cancelled (the cursor moved on), a closing cache
+            return
+        if gone():
             return
         t = Text("who: ", style="bold")
         t.append(clean(chain.links[0].who or "?", 60), style="cyan")
@@ -38,7 +75,7 @@ class InvestigateMixin(AppBase):
             t.append(" ← ", style="dim")
             t.append(clean(link.who or "?", 40), style="cyan")
         t.append(f"  ·  origin: {clean(chain.origin, 80)}")
-        if chain.ip_note and "nowhere else" in chain.ip_note:
+        if alone:
             t.append(
                 f"  ·  {clean(chain.links[-1].source_ip, 40)} seen nowhere else",
                 style="bold yellow",
@@ -122,10 +159,16 @@ class InvestigateMixin(AppBase):
 
     @work(thread=True, exclusive=True, group="instance")
     def _instance_strip(self, instance: str) -> None:
+        from ..investigate.history import history, intervals
+
         worker = get_current_worker()
+
+        def gone() -> bool:
+            return worker.is_cancelled or not self.is_running
+
         start, end = self.call_from_thread(self._window_bounds)
-        steps = history(self.store, instance, self.scope)
-        if worker.is_cancelled or not self.is_running:
+        steps = history(cast(Store, _Until(self.store, gone)), instance, self.scope)
+        if gone():
             return
         spans = intervals(steps, start, end)
         self.call_from_thread(self._show_strip, instance, spans, start, end)
@@ -141,6 +184,8 @@ class InvestigateMixin(AppBase):
             strip.show(instance, spans, start, end)
 
     def _current_instance(self) -> str | None:
+        from ..investigate.history import instances_of
+
         row = self.event_list.current
         instances = instances_of(row.resources) if row else []
         if not instances:
@@ -155,6 +200,7 @@ class InvestigateMixin(AppBase):
 
     @work(thread=True, exclusive=True, group="history")
     def _open_history(self, instance: str) -> None:
+        from ..investigate.history import history
         from .screens.history import HistoryScreen
 
         steps = history(self.store, instance, self.scope)
@@ -171,6 +217,7 @@ class InvestigateMixin(AppBase):
 
     @work(thread=True, exclusive=True, group="who-screen")
     def _open_who(self, event_id: str) -> None:
+        from ..investigate.identity import who
         from .screens.who import WhoScreen
 
         chain = who(self.store, event_id)
@@ -186,6 +233,8 @@ class InvestigateMixin(AppBase):
 
     @work(thread=True, exclusive=True, group="lifecycle")
     def _step_lifecycle(self, instance: str, ts: int, rowid: int, direction: int) -> None:
+        from ..investigate.history import history
+
         steps = history(self.store, instance, self.scope)
         keyed = [(int(s.time.timestamp() * 1000), s.rowid, s) for s in steps]
         if direction > 0:

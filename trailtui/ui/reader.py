@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import time
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.binding import Binding
@@ -22,16 +23,10 @@ from textual.timer import Timer
 from textual.worker import get_current_worker
 
 from ..filter.language import Filter
-from ..sources.base import (
-    Source,
-    SourceError,
-    confirm,
-    needs_confirmation,
-    poll,
-    poll_filter,
-    window_of,
-)
 from ..store.store import Row
+
+if TYPE_CHECKING:
+    from ..sources.base import Source
 from .base import AHEAD, AppBase
 
 REPAINT_EVERY = 0.3  # seconds: the list reloads ~3 times a second at most while pages land
@@ -87,6 +82,9 @@ class ReaderMixin(AppBase):
 
     @work(thread=True, exclusive=True, group="reader")
     def _read(self, f: Filter) -> None:
+        # (the sources' protocol module: imported with the first read, not before the first frame)
+        from ..sources.base import SourceError, needs_confirmation
+
         worker = get_current_worker()
         last = [0.0]
 
@@ -138,6 +136,8 @@ class ReaderMixin(AppBase):
             (k for k, b in self.active_bindings.items() if b.binding.action == "cycle_window"),
             "w",
         )
+
+        from ..sources.base import confirm
 
         def answered(yes: bool | None) -> None:
             if f != self.filter or self.closing():
@@ -207,6 +207,7 @@ class ReaderMixin(AppBase):
     @work(thread=True, exclusive=True, group="verify")
     def _verify(self, f: Filter) -> None:
         from ..investigate.integrity import verify_source
+        from ..sources.base import window_of
 
         start, end = window_of(f, self.now)
         start = start or end - timedelta(days=1)
@@ -279,6 +280,8 @@ class ReaderMixin(AppBase):
 
     @work(thread=True, exclusive=True, group="reader")
     def _poll(self, f: Filter, due: list[Source], row: Row | None) -> None:
+        from ..sources.base import SourceError, poll, poll_filter
+
         """One poll: each due source refreshes and reads from a little before its previous
         poll to now (the store drops what it holds); then how many events landed, and where
         the cursor's event is now."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
@@ -42,16 +41,23 @@ class PinsPane(Vertical):
         self.pins: list[Pin] = []
         self.case = "default"
 
-    def compose(self) -> ComposeResult:
-        yield Static(id="pins-title")
-        yield OptionList(id="pins-list")
+    @property
+    def option_list(self) -> OptionList:
+        """The list of pins: mounted the first time it is wanted (hidden at start, it and
+        its styles were work before the first frame)."""
+        found = self.query("#pins-list")
+        if found:
+            return found.first(OptionList)
+        ol = OptionList(id="pins-list")
+        self.mount(Static(id="pins-title"), ol)
+        return ol
 
     def show_pins(self, case: str, pins: list[Pin]) -> None:
         self.case, self.pins = case, pins
         title = Text(f"case {clean(case, 40)}: {len(pins)} pinned", style="bold")
         title.append("   m pins · d unpins · Enter opens · E exports the case", style="dim")
+        ol = self.option_list
         self.query_one("#pins-title", Static).update(title)
-        ol = self.query_one(OptionList)
         keep = ol.highlighted or 0
         ol.clear_options()
         for p in pins:
@@ -75,7 +81,8 @@ class PinsPane(Vertical):
 
     @property
     def current(self) -> Pin | None:
-        idx = self.query_one(OptionList).highlighted
+        found = self.query("#pins-list")
+        idx = found.first(OptionList).highlighted if found else None
         return self.pins[idx] if idx is not None and idx < len(self.pins) else None
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

@@ -31,7 +31,7 @@ FILTERS = [
 @pytest.mark.parametrize("bins", [1, 7, 100])
 def test_histogram_bins_the_filters_events(demo_store: Store, text: str, bins: int) -> None:
     f = parse(text, DEMO_END)
-    rng = demo_store.facets.time_range()
+    rng = demo_store.time_range()
     assert rng == demo_store.time_range()
     assert rng is not None
     start, end = rng
@@ -50,5 +50,5 @@ def test_histogram_bins_the_filters_events(demo_store: Store, text: str, bins: i
 
 
 def test_time_range_of_an_empty_scope(demo_store: Store) -> None:
-    assert demo_store.facets.time_range([]) is None
-    assert demo_store.facets.time_range([-1]) is None
+    assert demo_store.time_range([]) is None
+    assert demo_store.time_range([-1]) is None

@@ -195,28 +195,31 @@ class Database:
 
     @contextmanager
     def reading(
-        self, cancelled: Callable[[], bool] | None = None, budget: float | None = None
+        self, cancelled: Callable[[], bool] | None = None, steps: int | None = None
     ) -> Iterator[sqlite3.Connection]:
         """A pooled connection whose statements stop (Interrupted) once ``cancelled()`` is true
-        or ``budget`` seconds have passed, so a superseded filter stops using the disk and CPU
-        and a plan that turns out slow can be swapped for another."""
-        if cancelled is None and budget is None:
+        or past ``steps`` SQLite VM steps, so a superseded filter stops using the disk and CPU
+        and a plan that turns out slow can be swapped for another (a budget of work, not of
+        time: the same plan whether the machine is busy or not)."""
+        if cancelled is None and steps is None:
             with self.conn() as c:
                 yield c
             return
-        deadline = None if budget is None else time.perf_counter() + budget
+        every = 5000
+        left = [None if steps is None else steps // every]
         stopped = [False]
 
         def handler() -> int:
-            if (cancelled is not None and cancelled()) or (
-                deadline is not None and time.perf_counter() > deadline
-            ):
+            n = left[0]
+            if n is not None:
+                left[0] = n - 1
+            if (cancelled is not None and cancelled()) or (n is not None and n <= 0):
                 stopped[0] = True
                 return 1
             return 0
 
         with self.conn() as c:
-            c.set_progress_handler(handler, 5000)
+            c.set_progress_handler(handler, every)
             try:
                 yield c
             except sqlite3.OperationalError as e:

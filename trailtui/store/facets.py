@@ -44,6 +44,7 @@ class Facets:
         out = [0] * bins
         if p.empty:
             return out
+        p = self.queries.narrowed(p, cancelled)  # raw conditions: on their chunks only
         span = end - start + 1
         if p.indexed:
             # no field term (at most a time window): each bin counted on the ts index alone
@@ -75,20 +76,6 @@ class Facets:
             if 0 <= int(b) < bins:
                 out[int(b)] = int(n)
         return out
-
-    def time_range(self, scope: Sequence[int] | None = None) -> tuple[int, int] | None:
-        """The oldest and the newest event's time (ms) in the scope, None when it is empty:
-        each end from the ts index alone (min() and max() in one SELECT read the whole index,
-        ~90 ms on a million events)."""
-        where, params = self.queries.where(Filter(), scope)
-        row = self.db.one(
-            f"SELECT (SELECT min(e.ts) FROM events e WHERE {where}), "
-            f"(SELECT max(e.ts) FROM events e WHERE {where})",
-            [*params, *params],
-        )
-        if row is None or row[0] is None:
-            return None
-        return int(row[0]), int(row[1])
 
     def facet(
         self,

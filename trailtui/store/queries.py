@@ -41,7 +41,10 @@ def _threads() -> ThreadPoolExecutor:
     return _pool[0]
 
 
-INDEX_BUDGET = 0.04  # s: walking the ts index longer than this means the filter is rare
+# SQLite steps: walking the ts index longer than this means the filter is rare (~50 ms on this
+# machine; counted in steps, not seconds, so a busy moment can't turn a common filter's 20 ms
+# walk into a 250 ms scan of the table, as a 40 ms deadline did)
+INDEX_STEPS = 1_000_000
 CANDIDATES = 200_000  # rows of field terms the word scan tests one by one, at most
 TASK_BYTES = 64 * 1024  # compressed chunks a scan thread reads at a time, about
 KEEP_LINES = 16  # a chunk's matched lines kept for reading the page (when no more match)
@@ -248,7 +251,7 @@ class Queries:
         """WHERE over ``events e`` and its parameters (raw conditions narrowed to the chunks
         holding their needles: a pass over the chunks, which ``cancelled`` can stop)."""
         p = self.plan(f, scope)
-        return ("0", []) if p.empty else (self._narrowed(p, cancelled).where, p.params)
+        return ("0", []) if p.empty else (self.narrowed(p, cancelled).where, p.params)
 
     # ------------------------------------------------------------------ raw conditions
 
@@ -269,9 +272,7 @@ class Queries:
                     out[s].add(cid)
         return out
 
-    def _holding_all(
-        self, p: Plan, cancelled: Callable[[], bool] | None
-    ) -> dict[str, set[int]]:
+    def _holding_all(self, p: Plan, cancelled: Callable[[], bool] | None) -> dict[str, set[int]]:
         """_holding over the plan's chunks, for its raw conditions but those most chunks
         hold (the first COMMON_AFTER chunks say it; then bigger steps)."""
         chunks = [c[0] for c in self._chunks(p)]
@@ -292,7 +293,7 @@ class Queries:
                     live.remove(s)
         return held
 
-    def _narrowed(self, p: Plan, cancelled: Callable[[], bool] | None = None) -> Plan:
+    def narrowed(self, p: Plan, cancelled: Callable[[], bool] | None = None) -> Plan:
         """The plan with its raw conditions' markers replaced by the chunks that may hold a
         match: one pass over the window's chunks (a condition whose needles most chunks hold
         is given up after COMMON_AFTER of them), remembered per plan and cache state."""
@@ -345,7 +346,7 @@ class Queries:
                 rows = c.execute(q.format(hint=hint) + tail, params)
                 return [(int(a), int(b)) for a, b in rows]
         try:
-            with self.db.reading(cancelled, INDEX_BUDGET) as c:
+            with self.db.reading(cancelled, INDEX_STEPS) as c:
                 return [(int(a), int(b)) for a, b in c.execute(q.format(hint="") + tail, params)]
         except Interrupted:
             if cancelled is not None and cancelled():
@@ -441,7 +442,7 @@ class Queries:
 
     def _group_base(self, p: Plan, st: _Scan, chunks: list[int]) -> str:
         """p.base for these chunks' rows: its raw conditions (in groups, negated) checked
-        only on the chunks holding their needles, until one proves common (see _narrowed)."""
+        only on the chunks holding their needles, until one proves common (see narrowed)."""
         live = [s for s in dict.fromkeys(p.row_raw) if s != p.raw and s not in st.common]
         if not live:
             return p.base
@@ -556,7 +557,7 @@ class Queries:
         p = self.plan(f, scope)
         if p.empty:
             return 0
-        p = self._narrowed(p, cancelled)
+        p = self.narrowed(p, cancelled)
         q = f"SELECT count(*) FROM events e WHERE {p.where}"
         if p.chunks is None or p.narrowed:
             with self.db.reading(cancelled) as c:
@@ -640,8 +641,15 @@ class Queries:
     # ------------------------------------------------------------------ the rest
 
     def time_range(self, scope: Sequence[int] | None = None) -> tuple[int, int] | None:
+        """The oldest and the newest event's time (ms) in the scope, None when it is empty:
+        each end from the ts index alone (min() and max() in one SELECT read the whole index,
+        ~90 ms on a million events)."""
         where, params = self.where(Filter(), scope)
-        row = self.db.one(f"SELECT min(e.ts), max(e.ts) FROM events e WHERE {where}", params)
+        row = self.db.one(
+            f"SELECT (SELECT min(e.ts) FROM events e WHERE {where}), "
+            f"(SELECT max(e.ts) FROM events e WHERE {where})",
+            [*params, *params],
+        )
         if row is None or row[0] is None:
             return None
         return int(row[0]), int(row[1])

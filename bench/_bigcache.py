@@ -19,14 +19,15 @@ def big_cache(n: int = 1_000_000) -> Path:
     path = Path(os.environ.get("TRAILTUI_BENCH_CACHE", OUT / f"cache-{n}.sqlite"))
     if path.exists():
         try:
-            s = Store(path)
-        except StoreError:  # an older schema: build again
-            s = None
-        if s is not None:
-            enough = s.total() >= n * 0.999  # a few replayed ids collide
-            s.close()
-            if enough:
-                return path
+            s = Store(path)  # an older version is brought up to date
+        except StoreError as e:  # a newer one (another branch's), or not a cache: keep it
+            raise SystemExit(f"{path}: {e}; move it aside to build the bench's cache again") from e
+        enough = s.total() >= n * 0.999  # a few replayed ids collide
+        s.close()
+        if enough:
+            return path
+        if path.parent != OUT:  # TRAILTUI_BENCH_CACHE names someone's cache: never delete it
+            raise SystemExit(f"{path} holds fewer than {n:,} events")
         for p in path.parent.glob(path.name + "*"):
             p.unlink()
     OUT.mkdir(exist_ok=True)

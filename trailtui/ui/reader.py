@@ -276,10 +276,10 @@ class ReaderMixin(AppBase):
         lst = self.event_list
         if lst.settling():
             return  # the cursor's row is being re-read: the poll must know which event it is on
-        self._poll(self.filter, due, lst.current)
+        self._poll(self.filter, due, lst.current, lst.cursor)
 
     @work(thread=True, exclusive=True, group="reader")
-    def _poll(self, f: Filter, due: list[Source], row: Row | None) -> None:
+    def _poll(self, f: Filter, due: list[Source], row: Row | None, at: int) -> None:
         from ..sources.base import SourceError, poll, poll_filter
 
         """One poll: each due source refreshes and reads from a little before its previous
@@ -315,7 +315,7 @@ class ReaderMixin(AppBase):
         if added and row is not None:
             index = self.store.index_of(f, row.id, row.ts, self.scope)
         with contextlib.suppress(RuntimeError):
-            self.call_from_thread(self._followed, f, due, added, row, index, errors)
+            self.call_from_thread(self._followed, f, due, added, row, at, index, errors)
 
     def _followed(
         self,
@@ -323,6 +323,7 @@ class ReaderMixin(AppBase):
         due: list[Source],
         added: int,
         row: Row | None,
+        at: int,
         index: int | None,
         errors: list[str],
     ) -> None:
@@ -335,7 +336,11 @@ class ReaderMixin(AppBase):
         if added > 0:
             lst = self.event_list
             current = lst.current
-            same = row is not None and current is not None and current.id == row.id
+            # the cursor still on the poll's event (its row may be being re-read: then the
+            # cursor not having moved says it)
+            same = row is not None and (
+                current.id == row.id if current is not None else lst.cursor == at
+            )
             if same and index is not None:
                 lst.rows_added(index, added)
             else:

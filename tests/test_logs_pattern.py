@@ -143,7 +143,9 @@ def value_text(draw: Any, field: str) -> str:
     if kind == "glob":
         cut = draw(st.integers(0, len(base)))
         g = base[:cut] + draw(st.sampled_from(["*", "?*", "*" + base[cut:], "?"]))
-        return g if g and not set(g) & set(' "\\\n,') and not g.startswith("/") else "*"
+        # unquoted: no whitespace (a tab too), quote, backslash or comma, not a regex's slash
+        ok = g and not set(g) & set('"\\,') and not any(c.isspace() for c in g)
+        return g if ok and not g.startswith("/") else "*"
     if kind == "regex":
         return "/" + draw(st.sampled_from(REGEXES)) + "/"
     return _q(base)

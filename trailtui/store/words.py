@@ -12,7 +12,6 @@ uses the matchers directly; SQL reaches them through ``tt_lines(chunk, idx, spec
 
 from __future__ import annotations
 
-import bisect
 import re
 import sqlite3
 import threading
@@ -124,9 +123,6 @@ class Chunk:
                 self._spans[line] = (q + 1 if q >= 0 else last, end)
             line, last = line + 1, end + 1
         self._hits[w] = frozenset(out)
-
-    def line_of(self, offset: int) -> int:
-        return bisect.bisect_right(self.starts, offset) - 1
 
 
 def line_starts(data: bytes) -> list[int]:

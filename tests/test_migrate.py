@@ -1,8 +1,8 @@
 """A version 2 cache (tests/data/cache-v2.sqlite, written by the v2 store) is converted on first
 open: every event, its exact record, its origins, what was read and rejected, coverage and
 settings; in a new file renamed over the old one, so a failure leaves the old cache intact.
-A version 3 cache (tests/data/cache-v3.sqlite, written by the v3 store) gains its postings in
-place, in one transaction."""
+A version 3 cache (tests/data/cache-v3.sqlite, written by the v3 store) gains its postings, and
+it or a version 4 one (cache-v4.sqlite) its eids table, in place, a transaction each."""
 
 from __future__ import annotations
 
@@ -10,16 +10,18 @@ import shutil
 import sqlite3
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from trailtui.filter.language import parse
 from trailtui.store import migrate
 from trailtui.store.codec import raw_record_bytes
-from trailtui.store.store import SCHEMA_VERSION, Store
+from trailtui.store.store import SCHEMA_VERSION, Store, StoreError
 
 FIXTURE = Path(__file__).parent / "data" / "cache-v2.sqlite"
 FIXTURE_V3 = Path(__file__).parent / "data" / "cache-v3.sqlite"
+FIXTURE_V4 = Path(__file__).parent / "data" / "cache-v4.sqlite"
 
 
 def _v2(path: Path) -> dict[str, object]:
@@ -116,57 +118,87 @@ def test_a_failed_conversion_leaves_the_v2_cache_as_it_was(
 
 def _answers(s: Store) -> dict[str, list[str]]:
     filters = ["", "name:AssumeRole", "ip:10.0.0.0/8", "-name:Describe*", "region:us-east-1"]
-    return {f: [r.event_id for r in s.window(parse(f), 0, 1000)] for f in filters}
+    got = {f: [r.event_id for r in s.window(parse(f), 0, 1000)] for f in filters}
+    for eid in got[""][:5]:  # the way to an event by its eventID
+        rowid = s.rowid_of(eid)
+        assert rowid is not None and (row := s.row(rowid)) is not None and row.event_id == eid
+        got[f"id:{eid}"] = [r.event_id for r in s.window(parse(f"id:{eid}"), 0, 10)]
+    return got
 
 
-def test_a_v3_cache_gains_its_postings_on_first_open(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("fixture", [FIXTURE_V3, FIXTURE_V4], ids=["v3", "v4"])
+def test_a_v3_or_v4_cache_is_upgraded_in_place_on_first_open(
+    fixture: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Both were the v2 fixture converted by their own code: upgraded, they answer as the v2
+    fixture converted by today's code does."""
+    ref_path = tmp_path / "ref" / "events.sqlite"
+    ref_path.parent.mkdir()
+    shutil.copy(FIXTURE, ref_path)
+    ref = Store(ref_path)
+    want = _answers(ref)
+    assert want["name:AssumeRole"] and want[""]
+    ref.close()
+    capsys.readouterr()
     path = tmp_path / "events.sqlite"
-    shutil.copy(FIXTURE_V3, path)
-    ro = Store(path, readonly=True)  # read-only: answered without postings, nothing written
-    assert ro.get_meta("schema_version") == "3"
-    before = _answers(ro)
-    assert before["name:AssumeRole"] and before[""]
-    ro.close()
+    shutil.copy(fixture, path)
+    version = fixture.name[len("cache-v") : -len(".sqlite")]
+    with pytest.raises(StoreError, match=f"is version {version}: open it once"):
+        Store(path, readonly=True)  # read-only: nothing written
+    assert path.read_bytes() == fixture.read_bytes()
     s = Store(path)
-    assert "indexing the cache" in capsys.readouterr().err
-    assert s.get_meta("schema_version") == str(SCHEMA_VERSION) == "4"
-    assert _answers(s) == before
+    err = capsys.readouterr().err
+    assert ("indexing the cache" in err) == (version == "3")
+    assert "re-keying the cache" in err
+    assert s.get_meta("schema_version") == str(SCHEMA_VERSION) == "5"
+    assert _answers(s) == want
     with s.db.conn() as c:
         n = c.execute("SELECT count(*) FROM postings").fetchone()[0]
-        want = c.execute(
+        want_posts = c.execute(
             "SELECT count(*) FROM (SELECT DISTINCT kind, chunk FROM events)"
         ).fetchone()[0]
         got = c.execute("SELECT count(*) FROM postings WHERE col = 0").fetchone()[0]
-    assert n > 0 and got == want
+        assert n > 0 and got == want_posts
+        eids = c.execute("SELECT count(*) FROM eids").fetchone()[0]
+        assert eids == s.total() == len(want[""])
+        gone = c.execute("SELECT 1 FROM sqlite_master WHERE name = 'events_eid'").fetchone()
+        assert gone is None
     s.close()
-    s = Store(path)  # the second open indexes nothing
-    assert "indexing" not in capsys.readouterr().err
+    s = Store(path)  # the second open upgrades nothing
+    assert "indexing" not in (err := capsys.readouterr().err) and "re-keying" not in err
     s.close()
 
 
-def test_a_failed_v3_upgrade_leaves_version_3(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("fixture", "step", "table"),
+    [(FIXTURE_V3, migrate.add_postings, "postings"), (FIXTURE_V4, migrate.add_eids, "eids")],
+    ids=["v3", "v4"],
+)
+def test_a_failed_upgrade_leaves_the_version_it_was(
+    fixture: Path, step: Any, table: str, tmp_path: Path
 ) -> None:
     path = tmp_path / "events.sqlite"
-    shutil.copy(FIXTURE_V3, path)
+    shutil.copy(fixture, path)
+    version = fixture.name[len("cache-v") : -len(".sqlite")]
 
     def boom(done: int, total: int) -> None:
-        raise OSError("disk full")
+        if done == total:  # the work done, not yet committed
+            raise OSError("disk full")
 
     db = migrate.Database(path)
     try:
         with pytest.raises(OSError, match="disk full"):
-            migrate.add_postings(db, boom)
+            step(db, boom)
     finally:
         db.close()
     c = sqlite3.connect(path)
     try:
-        assert c.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "3"
-        assert c.execute("SELECT 1 FROM sqlite_master WHERE name = 'postings'").fetchone() is None
+        got = c.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+        assert got == version
+        assert c.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone() is None
     finally:
         c.close()
     s = Store(path)  # upgraded the next time
-    assert s.get_meta("schema_version") == "4"
+    assert s.get_meta("schema_version") == "5"
+    assert s.total() == 38
     s.close()

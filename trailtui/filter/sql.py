@@ -86,7 +86,7 @@ def _eid_cond(fld: Field, v: Value, params: list[Any]) -> str:
         if not v.text:
             return "0"
         params.append(eid_key(v.text)[0])
-        return "(e.eid = ?)"
+        return "e.id IN (SELECT x.event FROM eids x WHERE x.eid = ?)"
     return _value_cond(fld, "tt_eid(e.eid, e.eid_text)", v, params)
 
 

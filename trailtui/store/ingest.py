@@ -214,17 +214,18 @@ class Writer:
     # ------------------------------------------------------------------ the transaction
 
     def _existing(
-        self, c: sqlite3.Connection, keys: Sequence[bytes | str]
+        self, c: sqlite3.Connection, keys: Sequence[bytes | str], first: int
     ) -> dict[bytes | str, tuple[int, int]]:
-        """eventID key -> (event id, first origin) of those already cached."""
+        """eventID key -> (event id, first origin) of those cached before event ``first``."""
         out: dict[bytes | str, tuple[int, int]] = {}
         for i in range(0, len(keys), _PROBE):
             part = keys[i : i + _PROBE]
             q = (
-                "SELECT e.eid, e.id, c.origin FROM events e JOIN chunks c ON c.id = e.chunk "
-                f"WHERE e.eid IN ({','.join('?' * len(part))})"
+                "SELECT x.eid, x.event, c.origin FROM eids x JOIN events e ON e.id = x.event "
+                "JOIN chunks c ON c.id = e.chunk "
+                f"WHERE x.eid IN ({','.join('?' * len(part))}) AND x.event < ?"
             )
-            for k, rid, origin in c.execute(q, part):
+            for k, rid, origin in c.execute(q, [*part, first]):
                 out[k] = (int(rid), int(origin))
         return out
 
@@ -235,9 +236,10 @@ class Writer:
         new_ids: dict[tuple[Any, ...], int],
         new_origins: dict[str, int],
     ) -> list[IngestStats]:
-        """The events go in first, optimistically (INSERT OR IGNORE on the eventID key: the
-        unique index is the dedupe probe); only when some were already cached are those found
-        and taken out of what follows (their chunks, resources, keys), as extra origins."""
+        """The eventID keys go in first, optimistically and in key order (INSERT OR IGNORE:
+        the eids table is the dedupe probe, and a write walks its pages once, in order); only
+        when some were already cached are those found and taken out of what follows (their
+        events, chunks, resources, keys), as extra origins."""
         self._intern(c, {v for b in batches for v in b.values}, new_ids)
         ids = self._ids
         first = next_event = int(
@@ -284,23 +286,21 @@ class Writer:
                              if (col := _POSTED_OF.get(v[0])) is not None)  # fmt: skip
             else:
                 many.extend(events[len(events) - sum(1 for x in event_of if x is not None) :])
+        try:
+            order = sorted(seen)
+        except TypeError:  # SQLite's order: text (an eventID that is not a UUID) before blobs
+            order = sorted(seen, key=lambda k: (isinstance(k, bytes), k))
         before = c.total_changes
-        _insert_many(c, "INSERT OR IGNORE INTO events VALUES", 14, events)
-        inserted = c.total_changes - before
-        post(c, many)
-        _insert_many(c, "INSERT OR IGNORE INTO postings VALUES", 3, sorted(posts))
+        _insert_many(c, "INSERT OR IGNORE INTO eids VALUES", 2, [(k, seen[k][0]) for k in order])
         missing: dict[int, tuple[int, int]] = {}  # optimistic id -> the cached event's
-        if inserted != len(events):
-            have = {
-                int(r[0])
-                for r in c.execute(
-                    "SELECT id FROM events WHERE id BETWEEN ? AND ?", (first, next_event - 1)
-                )
-            }
-            gone = [e for e in events if e[0] not in have]
-            found = self._existing(c, [e[1] for e in gone])
-            missing = {e[0]: found[e[1]] for e in gone}
+        if c.total_changes - before != len(events):
+            found = self._existing(c, order, first)
+            missing = {seen[k][0]: hit for k, hit in found.items()}
+            events = [e for e in events if e[0] not in missing]
             extra = [(missing.get(ev, (ev, 0))[0], o) for ev, o in extra]
+        _insert_many(c, "INSERT INTO events VALUES", 14, events)
+        post(c, [e for e in many if e[0] not in missing] if missing else many)
+        _insert_many(c, "INSERT OR IGNORE INTO postings VALUES", 3, sorted(posts))
         return self._rest(c, plans, missing, extra)
 
     def _rest(

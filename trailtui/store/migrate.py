@@ -1,6 +1,8 @@
 """Opening a cache: its version checked, a new one created, a version 2 cache (one wide row
-and one compressed record per event) converted to the current layout, and a version 3 cache
-given its postings (version 4: the chunks that hold each value; one transaction, in place).
+and one compressed record per event) converted to the current layout, a version 3 cache given
+its postings (version 4: the chunks that hold each value) and a version 4 one its eids table
+(version 5: the eventID keys in a table of their own, not an index on events); each of these
+two in one transaction, in place.
 
 The conversion writes a new file beside the old one and renames it over the old one only when
 it is complete, so a crash (or kill -9) at any moment leaves either the old cache, which is
@@ -33,7 +35,7 @@ from .codec import eid_key, raw_record_bytes
 from .db import Database, StoreError
 from .ingest import Writer, clean, post
 from .origins import like_prefix
-from .schema import NEWEST_TABLE, POSTINGS, SCHEMA, SCHEMA_VERSION
+from .schema import EIDS, NEWEST_TABLE, POSTINGS, SCHEMA, SCHEMA_VERSION
 
 Progress = Callable[[int, int], None]  # (events converted, events in all)
 
@@ -92,6 +94,24 @@ def add_postings(db: Database, progress: Progress | None = None) -> None:
             if progress is not None:
                 progress(min(first + step - 1, top), top)
         c.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+
+
+def add_eids(db: Database, progress: Progress | None = None) -> None:
+    """Version 4 -> 5: the eventID keys move from an index on events to a table of their own
+    (one transaction: a crash leaves version 4, which is upgraded again next time)."""
+    with db.write() as c:
+        row = c.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None or row[0] != "4":  # another process did it meanwhile
+            return
+        top = int(c.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
+        if progress is not None:
+            progress(0, top)
+        c.execute(EIDS)
+        c.execute("INSERT INTO eids SELECT eid, id FROM events ORDER BY eid")
+        c.execute("DROP INDEX IF EXISTS events_eid")
+        c.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+        if progress is not None:
+            progress(top, top)
 
 
 _V2_EVENTS = (
@@ -252,7 +272,7 @@ def _flush(writer: Writer, batches: list[FileBatch], extra: list[tuple[bytes | s
             got = {
                 k: int(v)
                 for k, v in c.execute(
-                    f"SELECT eid, id FROM events WHERE eid IN ({','.join('?' * len(part))})",
+                    f"SELECT eid, event FROM eids WHERE eid IN ({','.join('?' * len(part))})",
                     [k for k, _ in part],
                 )
             }

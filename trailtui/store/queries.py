@@ -587,7 +587,7 @@ class Queries:
         return got[0] if got else None
 
     def rowid_of(self, event_id: str) -> int | None:
-        row = self.db.one("SELECT id FROM events WHERE eid = ?", (eid_key(event_id)[0],))
+        row = self.db.one("SELECT event FROM eids WHERE eid = ?", (eid_key(event_id)[0],))
         return None if row is None else int(row[0])
 
     # ------------------------------------------------------------------ raw records

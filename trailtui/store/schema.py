@@ -1,18 +1,20 @@
-"""The cache's layout (version 3) and its version check.
+"""The cache's layout (version 5) and its version check.
 
 An event is a narrow row of small integers: its time, where its raw record lives (a line of a
 compressed chunk), and ids into dictionary tables that hold each distinct value once (event
 kinds, principals, regions, accounts, keys, IPs, agents, error codes, resource names and
-types). Only the time and the eventID are indexed; the chunks holding each dictionary value are
-listed (postings: a few entries per chunk), so a rare value reads only those chunks' rows;
-a common one is scanned (a few hundred ms over a million rows) or answered from the small
-dictionaries. Raw records are kept exactly
-(secrets redacted), one zstd frame per source file or page: see codec.py.
+types). Only the time is indexed. The eventID has a table of its own (key -> event), written in
+key order: an index on the random keys of UUIDs written in event order touched a page of its
+own per event, and a write slowed down as the cache grew. The chunks holding each dictionary
+value are listed (postings: a few entries per chunk), so a rare value reads only those chunks'
+rows; a common one is scanned (a few hundred ms over a million rows) or answered from the small
+dictionaries. Raw records are kept exactly (secrets redacted), one zstd frame per source file
+or page: see codec.py.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4  # 4: postings (3 had none: opening one adds them)
+SCHEMA_VERSION = 5  # 5: the eids table (4: an index on events.eid), 4: postings (3 had none)
 
 # dictionary tables: name -> value columns (each distinct tuple once; `id` is what events hold)
 DICTS: dict[str, tuple[str, ...]] = {
@@ -53,6 +55,11 @@ EVENT_DICTS: dict[str, str] = {
 # number here, the value's id, the chunk), a few entries per chunk: a filter on a rare value
 # (an IP, a key, a principal, an event name) reads only the chunks' rows that may hold it
 POSTED: tuple[str, ...] = tuple(EVENT_DICTS)
+# the dedupe key (one event per eventID, whatever gave it) and the way to an event by eventID
+EIDS = (
+    "CREATE TABLE IF NOT EXISTS eids (eid BLOB PRIMARY KEY, event INTEGER NOT NULL) "
+    "WITHOUT ROWID;\n"
+)
 POSTINGS = (
     "CREATE TABLE IF NOT EXISTS postings (col INTEGER NOT NULL, value INTEGER NOT NULL, "
     "chunk INTEGER NOT NULL, PRIMARY KEY (col, value, chunk)) WITHOUT ROWID;"
@@ -131,8 +138,9 @@ CREATE TABLE IF NOT EXISTS events (
     agent INTEGER NOT NULL,
     error INTEGER NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS events_eid ON events (eid);
-CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+"""
+    + EIDS
+    + """CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
 CREATE TABLE IF NOT EXISTS resources (
     event INTEGER NOT NULL,
     pos INTEGER NOT NULL,

@@ -26,7 +26,7 @@ from .coverage import Coverage, Coverages
 from .db import Database, StoreError
 from .facets import Facets
 from .ingest import Writer
-from .migrate import add_postings, convert_v2, create_schema, schema_version
+from .migrate import add_eids, add_postings, convert_v2, create_schema, schema_version
 from .origins import Origins
 from .queries import Queries, Row
 from .schema import SCHEMA_VERSION
@@ -79,10 +79,18 @@ class Store:
             )
             db = Database(self.path, readonly)
             version = schema_version(db)
-        if version == 3 and not readonly:
-            add_postings(db, _progress_bar(f"indexing the cache {self.path} (once)", "events"))
+        if version in (3, 4):
+            if readonly:
+                db.close()
+                raise StoreError(
+                    f"cache {self.path} is version {version}: open it once with trailtui "
+                    "to upgrade it"
+                )
+            if version == 3:
+                add_postings(db, _progress_bar(f"indexing the cache {self.path} (once)", "events"))
+            add_eids(db, _progress_bar(f"re-keying the cache {self.path} (once)", "events"))
             version = schema_version(db)
-        if version is not None and version != SCHEMA_VERSION and not (version == 3 and readonly):
+        if version is not None and version != SCHEMA_VERSION:
             db.close()
             raise StoreError(
                 f"cache {self.path} has schema version {version}, this trailtui uses "

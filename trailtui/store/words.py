@@ -226,6 +226,13 @@ class WordMatcher:
         ]
         every = self.pos + self.neg
         self._hs = _Hyperscan(every) if every and hyperscan_module() is not None else None
+        # one word first, alone: most chunks lack it, and one word scans ~2.5x faster than
+        # two (Hyperscan, caseless: 5.9 vs 2.4 GB/s on bench/ingest.py's records)
+        self._gate = (
+            _Hyperscan([max(self.pos, key=len)])
+            if self._hs is not None and self.pos and len(every) > 1
+            else None
+        )
 
     def line_matches(self, line: bytes) -> bool:
         low = line.translate(LOWER)
@@ -239,6 +246,8 @@ class WordMatcher:
             # a few lines of a big chunk (a field filter chose them): test just those
             return {i for i in only if self.line_matches(ch.line(i))}
         if self._hs is not None:
+            if self._gate is not None and not self._gate.present(ch.data):
+                return set()
             present = self._hs.present(ch.data)
         else:
             folded = ch.folded

@@ -14,7 +14,7 @@ from ..store.codec import eid_text
 from ..store.db import Interrupted
 from ..store.queries import Plan
 from ..store.schema import EVENT_DICTS
-from ..store.words import ChunkScan, matcher
+from ..store.words import SpecScan, matcher
 from .rules import Rule
 
 if TYPE_CHECKING:
@@ -227,10 +227,7 @@ def _one_pass(
     found: list[list[tuple[int, int]]] = [[] for _ in plans]
     # one scan of each chunk for every rule's needles: a rule whose needles the chunk lacks
     # is not asked (each would scan the chunk again)
-    reqs = [m.requirements() for m in matchers]
-    needles = sorted({n for rs in reqs for r in rs for n in r})
-    index = {n: i for i, n in enumerate(needles)}
-    scan = ChunkScan(needles)
+    scan = SpecScan([p.raw for p in plans])
     chunks = store.execute("SELECT id, first_event, n FROM chunks ORDER BY id")
     reader = store.db.chunks
     for k in range(0, len(chunks), 64):
@@ -239,13 +236,7 @@ def _one_pass(
         part = chunks[k : k + 64]
         where = {int(c): (int(a), int(n)) for c, a, n in part}
         for cid, ch in reader.many([int(c) for c, _, _ in part]):
-            present = scan.present(ch)
-            may = [
-                j
-                for j in range(len(matchers))
-                if all(any(index[n] in present for n in r) for r in reqs[j])
-            ]
-            hits = [(j, matchers[j].lines(ch)) for j in may]
+            hits = [(j, matchers[j].lines(ch)) for j in scan.may(ch)]
             hits = [(j, lines) for j, lines in hits if lines is None or lines]
             if not hits:
                 continue

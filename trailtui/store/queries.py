@@ -28,7 +28,7 @@ from ..filter.sql import RAW_MARK, to_sql
 from .codec import decompress_chunk, eid_key, eid_text
 from .db import Database, Interrupted
 from .origins import scope_sql
-from .words import Chunk, ChunkScan, LineMatcher, matcher
+from .words import Chunk, LineMatcher, SpecScan, matcher
 
 _pool: list[ThreadPoolExecutor] = []
 _T = TypeVar("_T")
@@ -258,18 +258,14 @@ class Queries:
     def _holding(self, specs: Sequence[str], chunks: Sequence[int]) -> dict[str, set[int]]:
         """For each spec that has needles, which of the chunks hold them (every requirement:
         one of its needles); the chunks read two at a time (zstd releases the GIL)."""
-        reqs = {s: r for s in specs if (r := matcher(s).requirements())}
-        if not reqs or not chunks:
+        live = [s for s in specs if matcher(s).requirements()]
+        if not live or not chunks:
             return {}
-        needles = sorted({n for r in reqs.values() for req in r for n in req})
-        scan = ChunkScan(needles)
-        number = {n: i for i, n in enumerate(needles)}
-        wanted = {s: [frozenset(number[n] for n in req) for req in r] for s, r in reqs.items()}
-        out: dict[str, set[int]] = {s: set() for s in reqs}
-        for cid, present in self._per_chunk(chunks, lambda _, ch: scan.present(ch)):
-            for s, need in wanted.items():
-                if all(not req.isdisjoint(present) for req in need):
-                    out[s].add(cid)
+        scan = SpecScan(live)
+        out: dict[str, set[int]] = {s: set() for s in live}
+        for cid, may in self._per_chunk(chunks, lambda _, ch: scan.may(ch)):
+            for j in may:
+                out[live[j]].add(cid)
         return out
 
     def _holding_all(self, p: Plan, cancelled: Callable[[], bool] | None) -> dict[str, set[int]]:

@@ -525,6 +525,27 @@ def matcher(spec: str) -> LineMatcher:
     return LineMatcher(spec)
 
 
+class SpecScan:
+    """Which of many raw-record specs a chunk may match: one scan of it for all their
+    needles (a spec with none may match any chunk)."""
+
+    def __init__(self, specs: Sequence[str]) -> None:
+        reqs = [matcher(s).requirements() for s in specs]
+        needles = sorted({n for r in reqs for req in r for n in req})
+        number = {n: i for i, n in enumerate(needles)}
+        self._wanted = [[frozenset(number[n] for n in req) for req in r] for r in reqs]
+        self._scan = ChunkScan(needles)
+
+    def may(self, ch: Chunk) -> list[int]:
+        """The specs (their positions) whose every requirement the chunk meets."""
+        present = self._scan.present(ch)
+        return [
+            j
+            for j, need in enumerate(self._wanted)
+            if all(not req.isdisjoint(present) for req in need)
+        ]
+
+
 Connect = Callable[[], AbstractContextManager[sqlite3.Connection]]
 FOUND_BYTES = 4 * 1024**2  # matched lines a ChunkReader keeps (a page or two of a scan's finds)
 

@@ -340,9 +340,9 @@ def test_lines_a_scan_found_read_back_as_stored(
 ) -> None:
     """The lines a chunk scan matched are kept for reading the page it found (within a
     byte budget): each reads back as its own record, before and after others push it out."""
-    from trailtui.store import words
+    from trailtui.store import chunks
 
-    monkeypatch.setattr(words, "FOUND_BYTES", 3_000)  # a few records
+    monkeypatch.setattr(chunks, "FOUND_BYTES", 3_000)  # a few records
     s = Store(tmp_path / "c.sqlite")
     for k in range(4):  # a chunk each
         recs = [_rec(k * 10 + i, userAgent=f"agent-{k}-{i}") for i in range(10)]

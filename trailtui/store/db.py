@@ -16,8 +16,8 @@ from typing import Any
 
 from ..filter.values import compile_regex, ip_in
 from ..locations import ensure_private_dir
+from .chunks import ChunkReader
 from .codec import eid_text
-from .words import ChunkReader
 
 
 def _wal(c: sqlite3.Connection, seconds: float = 60.0) -> None:

@@ -1,9 +1,10 @@
 """The SQLite cache every source lands in: ``Store`` is the facade over its parts.
 
 * db.py: connections (a pool, WAL, busy timeout), SQL functions, write transactions
-* schema.py / migrate.py: the layout, its version, the conversion of version 2 caches
+* schema.py / migrate.py: the layout, its version, the conversion of older caches
 * batch.py / parse.py / ingest.py: records -> compact batches (in parse processes) -> the writer
-* queries.py: windows, counts, raw records; words.py: free words over the raw chunks
+* queries.py: windows, counts, raw records; words.py: free words and paths over the raw
+  chunks; chunks.py: the decompressed chunks and matched lines kept for reading back
 * facets.py: completion counts and the histogram; origins.py: sources and scopes;
   coverage.py: what lazy sources have read, and settings
 

@@ -333,7 +333,7 @@ def test_postings_narrow_without_changing_answers(
     cache opened read-only) selects what the Python matcher selects, in time order. Raw
     conditions in groups are checked on the chunks holding their needles only, or (needles
     common) on every row once most chunks hold them."""
-    from trailtui.store import queries
+    from trailtui.store import queries, scan
 
     events = [parse_record(r) for r in recs]
     with tempfile.TemporaryDirectory() as d, pytest.MonkeyPatch.context() as mp:
@@ -342,7 +342,7 @@ def test_postings_narrow_without_changing_answers(
         if mode == "no postings":
             mp.setattr(queries.Queries, "_has_postings", lambda self: False)
         if mode == "needles common":
-            mp.setattr(queries, "COMMON_AFTER", 1)
+            mp.setattr(scan, "COMMON_AFTER", 1)
         store = Store(Path(d) / "c.sqlite")
         try:
             for i in range(0, len(events), 3):  # a chunk per three events

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from ..filter.language import Filter
 from ..store.codec import eid_text
 from ..store.db import Interrupted
-from ..store.queries import Plan
+from ..store.scan import Plan
 from ..store.schema import EVENT_DICTS
 from ..store.words import SpecScan, matcher
 from .rules import Rule

@@ -130,7 +130,12 @@ class ReaderMixin(AppBase):
     def _ask_to_read(self, f: Filter, asks: list[str]) -> None:
         from .screens.confirm import ConfirmScreen
 
-        if f != self.filter or self.closing() or isinstance(self.screen, ConfirmScreen):
+        if (
+            f != self.filter
+            or f == self._declined  # said no while another read of it was on its way
+            or self.closing()
+            or isinstance(self.screen, ConfirmScreen)
+        ):
             return
         key = next(
             (k for k, b in self.active_bindings.items() if b.binding.action == "cycle_window"),
@@ -336,10 +341,11 @@ class ReaderMixin(AppBase):
         if added > 0:
             lst = self.event_list
             current = lst.current
-            # the cursor still on the poll's event (its row may be being re-read: then the
-            # cursor not having moved says it)
+            # the cursor still on the poll's event: not moved since the poll began (its row
+            # may be being re-read, or hold another event already if the list was re-read
+            # with the new ones), or moved and back on it
             same = row is not None and (
-                current.id == row.id if current is not None else lst.cursor == at
+                lst.cursor == at or (current is not None and current.id == row.id)
             )
             if same and index is not None:
                 lst.rows_added(index, added)

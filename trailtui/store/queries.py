@@ -8,7 +8,7 @@ event is read (a dictionary lookup that finds nothing: no event can match). Then
   past the budget the filter is rare, so scan the table once instead of visiting it in ts
   order row by row (``NOT INDEXED``: a few hundred ms on a million events instead of seconds);
 * free words and raw-record fields: scan the chunks newest first and stop as soon as the page
-  is certain (words.py finds the lines; SQL checks the rest on those rows only).
+  is certain (scan.py; words.py finds the lines; SQL checks the rest on those rows only).
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
-"""Matching what only the raw record holds: free words (a case-insensitive substring anywhere in the record's JSON), paths into the
-record, and the catalogue's fields the cache keeps no column for.
+"""Matching what only the raw record holds: free words (a case-insensitive substring anywhere
+in the record's JSON), paths into the record, and the catalogue's fields the cache keeps no
+column for.
 
 All work a chunk at a time: a chunk is decompressed once (store/chunks.py keeps the recent
 ones), a word (or a term's needle: its key, its key and how its value starts) is looked for
 in the whole chunk (Hyperscan when it is installed: several GB/s; else ``bytes.translate`` +
-``find``), the hits are turned into line numbers and only those lines are parsed for a term. The chunk
-scan of queries.py uses the matchers directly; SQL reaches them through
+``find``), the hits are turned into line numbers and only those lines are parsed for a term.
+The chunk scan (store/scan.py) uses the matchers directly; SQL reaches them through
 ``tt_lines(chunk, idx, spec)`` (store/chunks.py).
 """
 

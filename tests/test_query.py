@@ -329,8 +329,8 @@ def test_postings_narrow_without_changing_answers(
     mode: str, recs: list[dict[str, Any]], texts: list[str]
 ) -> None:
     """Events in many small chunks: a filter read through the postings (as id ranges, as a
-    chunk scan when the ranges are too many for one statement, or not at all: a version 3
-    cache opened read-only) selects what the Python matcher selects, in time order. Raw
+    chunk scan when the ranges are too many for one statement, or not at all: the postings
+    choosing nothing) selects what the Python matcher selects, in time order. Raw
     conditions in groups are checked on the chunks holding their needles only, or (needles
     common) on every row once most chunks hold them."""
     from trailtui.store import queries, scan
@@ -340,7 +340,7 @@ def test_postings_narrow_without_changing_answers(
         if mode == "chunk scan":
             mp.setattr(queries, "MAX_RANGES", 0)
         if mode == "no postings":
-            mp.setattr(queries.Queries, "_has_postings", lambda self: False)
+            mp.setattr(queries.Queries, "_posted", lambda self, postings: None)
         if mode == "needles common":
             mp.setattr(scan, "COMMON_AFTER", 1)
         store = Store(Path(d) / "c.sqlite")

@@ -69,7 +69,6 @@ class Queries(ChunkScans):
     def __init__(self, db: Database) -> None:
         super().__init__(db)
         self._scan_lock = threading.Lock()
-        self._postings: bool | None = None  # a version 3 cache opened read-only has none
 
     # ------------------------------------------------------------------ plans
 
@@ -87,7 +86,7 @@ class Queries(ChunkScans):
             p.base = sc if base == "1" else f"{base} AND {sc}"
         p.empty = sc == "0" or any(self.db.one(q, ps) is None for q, ps in sql.probes)
         p.indexed = not sc and not sql.terms and not sql.raw
-        if not p.empty and sql.postings and self._has_postings():
+        if not p.empty and sql.postings:
             p.chunks = self._posted(sql.postings)
             if p.chunks is not None and not p.chunks:
                 p.empty = True
@@ -97,12 +96,6 @@ class Queries(ChunkScans):
                     p.where = f"({ranges}) AND {p.where}"
                     p.narrowed = True
         return p
-
-    def _has_postings(self) -> bool:
-        if self._postings is None:
-            q = "SELECT 1 FROM sqlite_master WHERE name = 'postings'"
-            self._postings = self.db.one(q) is not None
-        return self._postings
 
     def _posted(self, postings: list[tuple[int, str, list[Any]]]) -> set[int] | None:
         """The chunks whose postings hold a value of every term (None: too many to be worth

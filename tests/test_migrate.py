@@ -2,10 +2,12 @@
 open: every event, its exact record, its origins, what was read and rejected, coverage and
 settings; in a new file renamed over the old one, so a failure leaves the old cache intact.
 A version 3 cache (tests/data/cache-v3.sqlite, written by the v3 store) gains its postings, and
-it or a version 4 one (cache-v4.sqlite) its eids table, in place, a transaction each."""
+it or a version 4 one (cache-v4.sqlite) its eids table, and any of them or a version 5 one
+(cache-v5.sqlite) its tampering table, in place, a transaction each."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import stat
@@ -15,13 +17,16 @@ from typing import Any
 import pytest
 
 from trailtui.filter.language import parse
+from trailtui.investigate.tampering import find
+from trailtui.records.tampering import CALLS, target_of
 from trailtui.store import migrate
-from trailtui.store.codec import raw_record_bytes
+from trailtui.store.codec import eid_text, raw_record_bytes
 from trailtui.store.store import SCHEMA_VERSION, Store, StoreError
 
 FIXTURE = Path(__file__).parent / "data" / "cache-v2.sqlite"
 FIXTURE_V3 = Path(__file__).parent / "data" / "cache-v3.sqlite"
 FIXTURE_V4 = Path(__file__).parent / "data" / "cache-v4.sqlite"
+FIXTURE_V5 = Path(__file__).parent / "data" / "cache-v5.sqlite"
 
 
 def _v2(path: Path) -> dict[str, object]:
@@ -149,8 +154,8 @@ def test_a_v3_or_v4_cache_is_upgraded_in_place_on_first_open(
     s = Store(path)
     err = capsys.readouterr().err
     assert ("indexing the cache" in err) == (version == "3")
-    assert "re-keying the cache" in err
-    assert s.get_meta("schema_version") == str(SCHEMA_VERSION) == "5"
+    assert "re-keying the cache" in err and "noting tampering calls" in err
+    assert s.get_meta("schema_version") == str(SCHEMA_VERSION) == "6"
     assert _answers(s) == want
     with s.db.conn() as c:
         n = c.execute("SELECT count(*) FROM postings").fetchone()[0]
@@ -166,13 +171,86 @@ def test_a_v3_or_v4_cache_is_upgraded_in_place_on_first_open(
     s.close()
     s = Store(path)  # the second open upgrades nothing
     assert "indexing" not in (err := capsys.readouterr().err) and "re-keying" not in err
+    assert "noting" not in err
+    s.close()
+
+
+def _calls_from_records(s: Store) -> dict[str, str]:
+    """eventID -> target of every call the tampering table keeps, read from the records."""
+    out = {}
+    for _, text in s.iter_raw(parse("name:" + ",".join(sorted(CALLS)))):
+        raw = json.loads(text)
+        out[raw["eventID"]] = target_of(raw)
+    return out
+
+
+def _table(s: Store) -> dict[str, str]:
+    got = s.execute(
+        "SELECT e.eid, e.eid_text, t.target FROM tampering t JOIN events e ON e.id = t.event"
+    )
+    return {eid_text(bytes(k) if isinstance(k, bytes) else k, x): str(t) for k, x, t in got}
+
+
+def test_a_v5_cache_gains_its_tampering_table_on_first_open(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What each tampering call acted on is read once from its record; the warning then
+    reads no record, and says what reading them says."""
+    path = tmp_path / "events.sqlite"
+    shutil.copy(FIXTURE_V5, path)
+    with pytest.raises(StoreError, match="is version 5: open it once"):
+        Store(path, readonly=True)
+    assert path.read_bytes() == FIXTURE_V5.read_bytes()
+    s = Store(path)
+    err = capsys.readouterr().err
+    assert "noting tampering calls" in err and "re-keying" not in err
+    assert s.get_meta("schema_version") == "6"
+    want = _calls_from_records(s)
+    assert len(want) == 6 and set(want.values()) >= {"main-trail", "org-trail", ""}
+    assert _table(s) == want
+    found = find(s, parse(""))
+    assert [(x.name, x.target, x.undone_by) for x in found] == [
+        ("StopLogging", "main-trail", "StartLogging"),
+        ("DeleteTrail", "org-trail", ""),
+        ("DisableKey", "1234abcd-12ab-34cd-56ef-1234567890ab", ""),
+        ("DeleteFlowLogs", "", ""),
+    ]
+    s._tampering_current = False  # the records' way gives the same findings
+    assert find(s, parse("")) == found
+    s.close()
+
+
+def test_a_changed_table_of_tampering_calls_is_noted_again(tmp_path: Path) -> None:
+    """A cache made when the table of tampering calls was another: filled again on a
+    read-write open; read-only, the warning reads the records."""
+    path = tmp_path / "events.sqlite"
+    shutil.copy(FIXTURE_V5, path)
+    Store(path).close()
+    c = sqlite3.connect(path)
+    c.execute("UPDATE meta SET value = 'StopLogging' WHERE key = 'tampering_calls'")
+    c.execute("DELETE FROM tampering")
+    c.commit()
+    c.close()
+    s = Store(path, readonly=True)
+    assert s.tampering_calls(parse("")) is None
+    found = find(s, parse(""))
+    assert len(found) == 4
+    s.close()
+    s = Store(path)
+    assert s.get_meta("tampering_calls") == migrate.CALLS_KEY
+    assert _table(s) == _calls_from_records(s)
+    assert find(s, parse("")) == found
     s.close()
 
 
 @pytest.mark.parametrize(
     ("fixture", "step", "table"),
-    [(FIXTURE_V3, migrate.add_postings, "postings"), (FIXTURE_V4, migrate.add_eids, "eids")],
-    ids=["v3", "v4"],
+    [
+        (FIXTURE_V3, migrate.add_postings, "postings"),
+        (FIXTURE_V4, migrate.add_eids, "eids"),
+        (FIXTURE_V5, migrate.add_tampering, "tampering"),
+    ],
+    ids=["v3", "v4", "v5"],
 )
 def test_a_failed_upgrade_leaves_the_version_it_was(
     fixture: Path, step: Any, table: str, tmp_path: Path
@@ -199,6 +277,6 @@ def test_a_failed_upgrade_leaves_the_version_it_was(
     finally:
         c.close()
     s = Store(path)  # upgraded the next time
-    assert s.get_meta("schema_version") == "5"
-    assert s.total() == 38
+    assert s.get_meta("schema_version") == "6"
+    assert s.total() == (44 if version == "5" else 38)
     s.close()

@@ -1,9 +1,10 @@
 """Tampering: the calls that stop, narrow or blind the logging a responder relies on.
 
-``TAMPERING`` is the one table of them (a test per entry). ``find`` reads the ones in a
-window from the cache, pairs each stop with the call that undid it (StopLogging with the next
-StartLogging of the same trail and region), and says each in one line ("logging stopped in
-eu-west-1 at 02:10 by mallory, restarted 04:40"). Changes to the trail's own bucket (its
+records/tampering.py's ``TAMPERING`` is the one table of them (a test per entry). ``find``
+reads the ones in a window from the cache (which keeps what each acted on as it ingests it),
+pairs each stop with the call that undid it (StopLogging with the next StartLogging of the
+same trail and region), and says each in one line ("logging stopped in eu-west-1 at 02:10 by
+mallory, restarted 04:40"). Changes to the trail's own bucket (its
 policy, its lifecycle, deletes of its objects) count too when the bucket is known.
 """
 
@@ -11,87 +12,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..filter.language import Filter, Term, Value
 from ..records.event import loads, parse_record
+from ..records.tampering import BUCKET_TAMPERING, TAMPERING, UNDOERS, Tamper, target_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from ..store.queries import Row
     from ..store.store import Store
 
 
-@dataclass(frozen=True, slots=True)
-class Tamper:
-    name: str  # eventName
-    source: str  # eventSource
-    what: str  # what it did, as the status line says it
-    undo: str = ""  # the call that undoes it ("" when none does)
-
-
-TAMPERING: tuple[Tamper, ...] = (
-    Tamper("StopLogging", "cloudtrail.amazonaws.com", "logging stopped", "StartLogging"),
-    Tamper("DeleteTrail", "cloudtrail.amazonaws.com", "trail deleted", "CreateTrail"),
-    Tamper("UpdateTrail", "cloudtrail.amazonaws.com", "trail changed"),
-    Tamper("PutEventSelectors", "cloudtrail.amazonaws.com", "event selectors changed"),
-    Tamper("PutInsightSelectors", "cloudtrail.amazonaws.com", "insight selectors changed"),
-    Tamper("DeleteEventDataStore", "cloudtrail.amazonaws.com", "event data store deleted"),
-    Tamper(
-        "StopEventDataStoreIngestion",
-        "cloudtrail.amazonaws.com",
-        "event data store ingestion stopped",
-        "StartEventDataStoreIngestion",
-    ),
-    Tamper("DeleteFlowLogs", "ec2.amazonaws.com", "VPC flow logs deleted"),
-    Tamper(
-        "StopConfigurationRecorder",
-        "config.amazonaws.com",
-        "AWS Config recorder stopped",
-        "StartConfigurationRecorder",
-    ),
-    Tamper("DeleteConfigurationRecorder", "config.amazonaws.com", "AWS Config recorder deleted"),
-    Tamper("DeleteDeliveryChannel", "config.amazonaws.com", "AWS Config delivery channel deleted"),
-    Tamper("DeleteDetector", "guardduty.amazonaws.com", "GuardDuty detector deleted"),
-    Tamper(
-        "DisableSecurityHub",
-        "securityhub.amazonaws.com",
-        "Security Hub disabled",
-        "EnableSecurityHub",
-    ),
-    Tamper("DisableKey", "kms.amazonaws.com", "KMS key disabled", "EnableKey"),
-    Tamper(
-        "ScheduleKeyDeletion",
-        "kms.amazonaws.com",
-        "KMS key deletion scheduled",
-        "CancelKeyDeletion",
-    ),
-    Tamper("LeaveOrganization", "organizations.amazonaws.com", "account left the organization"),
-    Tamper(
-        "DeleteResolverQueryLogConfig",
-        "route53resolver.amazonaws.com",
-        "DNS query logging config deleted",
-    ),
-    Tamper(
-        "DisassociateResolverQueryLogConfig",
-        "route53resolver.amazonaws.com",
-        "DNS query logging detached from a VPC",
-    ),
-)
-
-# calls on the trail's own bucket that hide or destroy its log files (when the bucket is known)
-BUCKET_TAMPERING: dict[str, str] = {
-    "PutBucketPolicy": "trail bucket policy changed",
-    "DeleteBucketPolicy": "trail bucket policy deleted",
-    "PutBucketLifecycle": "trail bucket lifecycle changed",
-    "DeleteBucketLifecycle": "trail bucket lifecycle deleted",
-    "DeleteObject": "trail log file deleted",
-    "DeleteObjects": "trail log files deleted",
-}
-
 BY_NAME = {t.name: t for t in TAMPERING}
 ORDER = {t.name: i for i, t in enumerate(TAMPERING)}  # the table goes most telling first
-UNDOERS = {t.undo: t for t in TAMPERING if t.undo}
 
 
 def tampering_filter() -> str:
@@ -130,18 +65,6 @@ class Finding:
         return text
 
 
-def _target(name: str, raw: dict[str, Any]) -> str:
-    rp = raw.get("requestParameters")
-    if not isinstance(rp, dict):
-        return ""
-    for key in ("name", "trailName", "eventDataStore", "keyId", "detectorId", "bucketName",
-                "configurationRecorderName", "deliveryChannelName", "resolverQueryLogConfigId"):  # fmt: skip
-        v = rp.get(key)
-        if isinstance(v, str) and v:
-            return v
-    return ""
-
-
 def _bucket_filter(bucket: str) -> Filter:
     names = tuple(Value("exact", n) for n in BUCKET_TAMPERING)
     return Filter(
@@ -150,6 +73,42 @@ def _bucket_filter(bucket: str) -> Filter:
             Term("resource", (Value("glob", f"arn:aws:s3:::{bucket}*"), Value("exact", bucket))),
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """What pairing needs of one call (a row of the cache, or a record read)."""
+
+    event_id: str
+    time: datetime
+    name: str
+    region: str
+    who: str
+    error: str
+    target: str
+
+
+def _from_rows(got: list[tuple[Row, str]]) -> list[_Call]:
+    return [
+        _Call(r.event_id, r.time, r.name, r.region, r.principal, r.error_code, target)
+        for r, target in got
+    ]
+
+
+def _from_records(store: Store, f: Filter, scope: Sequence[int] | None, limit: int) -> list[_Call]:
+    """The calls read from their records (a trail bucket's calls, or a read-only cache that
+    keeps another table of tampering calls)."""
+    out = []
+    for _, text in store.iter_raw(f, scope, limit):
+        try:
+            ev = parse_record(loads(text))
+        except ValueError:
+            continue
+        out.append(
+            _Call(ev.event_id, ev.time, ev.name, ev.region, ev.principal.display,
+                  ev.error_code, target_of(ev.raw))
+        )  # fmt: skip
+    return out
 
 
 def find(
@@ -161,7 +120,8 @@ def find(
 ) -> list[Finding]:
     """The tampering calls in the filter's window (the window only: the rest of the filter is
     what the user is looking at, not what could hide it), oldest first, each paired with the
-    call that undid it."""
+    call that undid it. The cache says them (store/schema.py's tampering table); a trail
+    bucket's calls are read from their records."""
     names = {t.name for t in TAMPERING} | set(UNDOERS)
     wanted = Filter(
         terms=(
@@ -171,23 +131,17 @@ def find(
         since=f.since,
         until=f.until,
     )
-    raws = [raw for _, raw in store.iter_raw(wanted, scope, limit * 2)]
+    kept = store.tampering_calls(wanted, scope, limit * 2)
+    calls = _from_records(store, wanted, scope, limit * 2) if kept is None else _from_rows(kept)
     for b in buckets:
-        bf = _bucket_filter(b).with_window(f.since, f.until)
-        raws += [raw for _, raw in store.iter_raw(bf, scope, limit)]
-    events = []
-    for text in raws:
-        try:
-            events.append(parse_record(loads(text)))
-        except ValueError:
-            continue
-    events.sort(key=lambda e: e.time)
+        calls += _from_records(store, _bucket_filter(b).with_window(f.since, f.until), scope, limit)
+    calls.sort(key=lambda e: e.time)
     out: list[Finding] = []
     open_: dict[tuple[str, str, str], Finding] = {}
-    for ev in events:
-        target = _target(ev.name, ev.raw)
+    for ev in calls:
+        target = ev.target
         if ev.name in UNDOERS and ev.name not in BY_NAME:
-            if ev.error_code:
+            if ev.error:
                 continue
             stopped = UNDOERS[ev.name]
             key = (stopped.name, ev.region, target)
@@ -195,10 +149,10 @@ def find(
             if fnd is not None:
                 fnd.undone_at, fnd.undone_by = ev.time, ev.name
             continue
-        if ev.error_code:
+        if ev.error:
             continue  # a refused call changed nothing (it is still in the list, in red)
         what = BY_NAME[ev.name].what if ev.name in BY_NAME else BUCKET_TAMPERING[ev.name]
-        fnd = Finding(ev.event_id, ev.time, ev.name, what, ev.region, ev.principal.display, target)
+        fnd = Finding(ev.event_id, ev.time, ev.name, what, ev.region, ev.who, target)
         out.append(fnd)
         if ev.name in BY_NAME and BY_NAME[ev.name].undo:
             open_[(ev.name, ev.region, target)] = fnd

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..records.event import Event, Principal, raw_bytes
+from ..records.event import Event, Principal, loads, raw_bytes
+from ..records.tampering import CALLS, target_of
 from .codec import compress_chunk, eid_key
 from .schema import DICTS
 
@@ -65,6 +66,7 @@ class FileBatch:
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     resources: list[tuple[int, int, int, int]] = field(default_factory=list)  # row, pos, name, type
     issued: list[tuple[int, int]] = field(default_factory=list)  # row, key
+    targets: list[tuple[int, str]] = field(default_factory=list)  # row, what a CALLS call acted on
     chunks: list[tuple[bytes, int, int, int]] = field(default_factory=list)  # blob, n, t_min, t_max
     duplicates: int = 0  # the same eventID again in this batch (left out)
 
@@ -110,6 +112,7 @@ class BatchBuilder:
             ),
             ev.resources,
             ev.issued_key,
+            ev.name,
         )  # fmt: skip
 
     def _new(self, tno: int, key: Any) -> int:
@@ -175,6 +178,8 @@ class BatchBuilder:
         self._lines.append(line)
         self._t.append(ts)
         self._bytes += len(line)
+        if name in CALLS:
+            self._target(row, line)
         if resources:
             names, types = m[T_RNAME], m[T_RTYPE]
             for pos, (typ, rname) in enumerate(resources):
@@ -201,6 +206,7 @@ class BatchBuilder:
         ids: tuple[int, ...],
         resources: Sequence[tuple[str, str]],
         issued_key: str,
+        name: str,
     ) -> None:
         key, text = eid_key(event_id)
         if key in self._seen:
@@ -213,12 +219,23 @@ class BatchBuilder:
         self._lines.append(line)
         self._t.append(ts)
         self._bytes += len(line)
-        for pos, (typ, name) in enumerate(resources):
-            b.resources.append((row, pos, self.value((T_RNAME, name)), self.value((T_RTYPE, typ))))
+        if name in CALLS:
+            self._target(row, line)
+        for pos, (typ, rname) in enumerate(resources):
+            b.resources.append((row, pos, self.value((T_RNAME, rname)), self.value((T_RTYPE, typ))))
         if issued_key:
             b.issued.append((row, self.value((T_KEY, issued_key))))
         if len(self._lines) >= CHUNK_LINES or self._bytes >= CHUNK_BYTES:
             self._flush()
+
+    def _target(self, row: int, line: bytes) -> None:
+        """What a tampering call (or one that undoes one) acted on, from its record as kept."""
+        try:
+            raw = loads(line)
+        except ValueError:  # pragma: no cover - the line is the parser's own dump
+            raw = None
+        target = target_of(raw) if isinstance(raw, dict) else ""
+        self.batch.targets.append((row, target))
 
     def _flush(self) -> None:
         if self._lines:

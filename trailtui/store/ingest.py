@@ -310,13 +310,14 @@ class Writer:
         missing: dict[int, tuple[int, int]],
         extra: list[tuple[int, int]],
     ) -> list[IngestStats]:
-        """Chunks (those holding a new event), resources, issued keys, extra origins and
-        file records."""
+        """Chunks (those holding a new event), resources, issued keys, tampering targets,
+        extra origins and file records."""
         now = int(time.time())
         chunks: list[tuple[Any, ...]] = []
         blobs: list[tuple[int, bytes]] = []
         resources: list[tuple[int, int, int, int]] = []
         issued: list[tuple[int, int]] = []
+        targets: list[tuple[int, str]] = []
         files: list[tuple[int, FileRecord]] = []
         out: list[IngestStats] = []
         for b, st, oid, g, event_of, cbase in plans:
@@ -348,6 +349,10 @@ class Writer:
                 ev = event_of[row]
                 if ev is not None:
                     issued.append((g[key], ev))
+            for row, target in b.targets:
+                ev = event_of[row]
+                if ev is not None:
+                    targets.append((ev, clean(target)))
             if b.file is not None:
                 files.append((oid, b.file))
         self._record_files(c, files, now)
@@ -355,6 +360,7 @@ class Writer:
         c.executemany("INSERT INTO blobs VALUES (?, ?)", blobs)
         c.executemany("INSERT OR IGNORE INTO resources VALUES (?, ?, ?, ?)", resources)
         c.executemany("INSERT OR IGNORE INTO issued_keys VALUES (?, ?)", issued)
+        c.executemany("INSERT INTO tampering VALUES (?, ?)", targets)
         c.executemany("INSERT OR IGNORE INTO extra_origins VALUES (?, ?)", extra)
         return out
 

@@ -1,8 +1,10 @@
 """Opening a cache: its version checked, a new one created, a version 2 cache (one wide row
 and one compressed record per event) converted to the current layout, a version 3 cache given
-its postings (version 4: the chunks that hold each value) and a version 4 one its eids table
-(version 5: the eventID keys in a table of their own, not an index on events); each of these
-two in one transaction, in place.
+its postings (version 4: the chunks that hold each value), a version 4 one its eids table
+(version 5: the eventID keys in a table of their own, not an index on events) and a version 5
+one its tampering table (version 6: what each tampering call acted on, read once from the
+records); each of these in one transaction, in place. The tampering table is filled again
+the same way when the list of calls it keeps (records/tampering.py's CALLS) has changed.
 
 The conversion writes a new file beside the old one and renames it over the old one only when
 it is complete, so a crash (or kill -9) at any moment leaves either the old cache, which is
@@ -19,6 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import zstandard
+
+from ..records.event import loads
+from ..records.tampering import CALLS, target_of
 from .batch import (
     T_ACCOUNT,
     T_AGENT,
@@ -31,12 +37,14 @@ from .batch import (
     BatchBuilder,
     FileBatch,
 )
-from .codec import eid_key, raw_record_bytes
+from .codec import decompress_chunk, eid_key, raw_record_bytes
 from .db import Database, StoreError
 from .ingest import Writer, clean, post
 from .origins import like_prefix
-from .schema import EIDS, NEWEST_TABLE, POSTINGS, SCHEMA, SCHEMA_VERSION
+from .schema import EIDS, NEWEST_TABLE, POSTINGS, SCHEMA, SCHEMA_VERSION, TAMPERING
 
+# the calls whose targets a cache keeps, as its meta table says them
+CALLS_KEY = ",".join(sorted(CALLS))
 Progress = Callable[[int, int], None]  # (events converted, events in all)
 
 
@@ -72,6 +80,7 @@ def create_schema(db: Database) -> None:
             "BEGIN IMMEDIATE;"
             + SCHEMA
             + f"INSERT OR REPLACE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');"
+            + f"INSERT OR REPLACE INTO meta VALUES ('tampering_calls', '{CALLS_KEY}');"
             + "COMMIT;"
         )
 
@@ -112,6 +121,60 @@ def add_eids(db: Database, progress: Progress | None = None) -> None:
         c.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
         if progress is not None:
             progress(top, top)
+
+
+def tampering_current(db: Database) -> bool:
+    """Whether the cache's tampering table keeps today's calls (a version 6 cache made by a
+    trailtui whose table of tampering calls was another is filled again)."""
+    row = db.one("SELECT value FROM meta WHERE key = 'tampering_calls'")
+    return row is not None and row[0] == CALLS_KEY
+
+
+def add_tampering(db: Database, progress: Progress | None = None) -> None:
+    """Version 5 -> 6, or a table of another list of calls: the tampering table from the
+    records already cached (the calls' records read once, a chunk at a time; one transaction:
+    a crash leaves the cache as it was, which is done again next time)."""
+    with db.write() as c:
+        version = c.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        calls = c.execute("SELECT value FROM meta WHERE key = 'tampering_calls'").fetchone()
+        if version is None or version[0] not in ("5", "6"):
+            return
+        if version[0] == "6" and calls is not None and calls[0] == CALLS_KEY:
+            return  # another process did it meanwhile
+        c.execute(TAMPERING)
+        c.execute("DELETE FROM tampering")
+        names = sorted(CALLS)
+        rows = c.execute(
+            "SELECT e.id, e.chunk, e.idx FROM events e JOIN kinds k ON k.id = e.kind "
+            f"WHERE k.name IN ({','.join('?' * len(names))}) ORDER BY e.chunk, e.idx",
+            names,
+        ).fetchall()
+        if progress is not None:
+            progress(0, len(rows))
+        out: list[tuple[int, str]] = []
+        lines: list[bytes] = []
+        at = None
+        for n, (event, chunk, idx) in enumerate(rows, 1):
+            if chunk != at:
+                at = chunk
+                blob = c.execute("SELECT data FROM blobs WHERE chunk = ?", (chunk,)).fetchone()
+                try:
+                    lines = decompress_chunk(bytes(blob[0])).split(b"\n") if blob else []
+                except zstandard.ZstdError:  # a damaged chunk: its calls without a target
+                    lines = []
+            try:
+                raw = loads(lines[idx]) if idx < len(lines) else None
+            except ValueError:
+                raw = None
+            target = target_of(raw) if isinstance(raw, dict) else ""
+            out.append((int(event), clean(target)))
+            if progress is not None and n % 10_000 == 0:
+                progress(n, len(rows))
+        c.executemany("INSERT INTO tampering VALUES (?, ?)", out)
+        c.execute("INSERT OR REPLACE INTO meta VALUES ('tampering_calls', ?)", (CALLS_KEY,))
+        c.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
+        if progress is not None:
+            progress(len(rows), len(rows))
 
 
 _V2_EVENTS = (
@@ -258,6 +321,7 @@ def _add_v2(b: BatchBuilder, r: Any, resources: list[tuple[str, str]], issued: s
         ),
         resources,
         issued,
+        name,
     )  # fmt: skip
 
 

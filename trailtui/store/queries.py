@@ -302,6 +302,20 @@ class Queries(ChunkScans):
                     return
                 yield from self._lines([(int(a), int(b), int(d)) for a, b, d in rows])
 
+    def tampering_calls(
+        self, f: Filter, scope: Sequence[int] | None, limit: int | None
+    ) -> list[tuple[Row, str]]:
+        """The rows of the tampering table matching the filter, newest first, with their
+        targets: the small table drives (CROSS JOIN), each of its events checked by id."""
+        where, params = self.where(f, scope)
+        q = (
+            "SELECT e.id, t.target FROM tampering t CROSS JOIN events e ON e.id = t.event "
+            f"WHERE {where} ORDER BY e.ts DESC, e.id DESC LIMIT ?"
+        )
+        got = self.db.all(q, [*params, -1 if limit is None else limit])
+        targets = {int(i): str(t) for i, t in got}
+        return [(r, targets[r.id]) for r in self.rows(list(targets))]
+
     def _lines(self, rows: list[tuple[int, int, int]]) -> Iterator[tuple[int, str]]:
         for rid, chunk, idx in rows:
             line = self.db.chunks.line(chunk, idx)

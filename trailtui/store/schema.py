@@ -1,4 +1,4 @@
-"""The cache's layout (version 5) and its version check.
+"""The cache's layout (version 6) and its version check.
 
 An event is a narrow row of small integers: its time, where its raw record lives (a line of a
 compressed chunk), and ids into dictionary tables that hold each distinct value once (event
@@ -9,12 +9,15 @@ own per event, and a write slowed down as the cache grew. The chunks holding eac
 value are listed (postings: a few entries per chunk), so a rare value reads only those chunks'
 rows; a common one is scanned (a few hundred ms over a million rows) or answered from the small
 dictionaries. Raw records are kept exactly (secrets redacted), one zstd frame per source file
-or page: see codec.py.
+or page: see codec.py. What a tampering call acted on (its request's trail, key, detector...)
+is kept as it is ingested (``tampering``: a row per call of records/tampering.py's CALLS), so
+the warning every query says first reads no record.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 5  # 5: the eids table (4: an index on events.eid), 4: postings (3 had none)
+SCHEMA_VERSION = 6  # 6: the tampering table; 5: the eids table (4: an index on events.eid);
+# 4: postings (3 had none)
 
 # dictionary tables: name -> value columns (each distinct tuple once; `id` is what events hold)
 DICTS: dict[str, tuple[str, ...]] = {
@@ -59,6 +62,10 @@ POSTED: tuple[str, ...] = tuple(EVENT_DICTS)
 EIDS = (
     "CREATE TABLE IF NOT EXISTS eids (eid BLOB PRIMARY KEY, event INTEGER NOT NULL) "
     "WITHOUT ROWID;\n"
+)
+# the calls of records/tampering.py's CALLS, each with what it acted on ('' when unknown)
+TAMPERING = (
+    "CREATE TABLE IF NOT EXISTS tampering (event INTEGER PRIMARY KEY, target TEXT NOT NULL);\n"
 )
 POSTINGS = (
     "CREATE TABLE IF NOT EXISTS postings (col INTEGER NOT NULL, value INTEGER NOT NULL, "
@@ -163,6 +170,7 @@ CREATE TABLE IF NOT EXISTS extra_origins (
 ) WITHOUT ROWID;
 """
     + POSTINGS
+    + TAMPERING
     + """
 CREATE TABLE IF NOT EXISTS coverage (
     source TEXT NOT NULL,

@@ -27,7 +27,15 @@ from .coverage import Coverage, Coverages
 from .db import Database, StoreError
 from .facets import Facets
 from .ingest import Writer
-from .migrate import add_eids, add_postings, convert_v2, create_schema, schema_version
+from .migrate import (
+    add_eids,
+    add_postings,
+    add_tampering,
+    convert_v2,
+    create_schema,
+    schema_version,
+    tampering_current,
+)
 from .origins import Origins
 from .queries import Queries, Row
 from .schema import SCHEMA_VERSION
@@ -80,7 +88,7 @@ class Store:
             )
             db = Database(self.path, readonly)
             version = schema_version(db)
-        if version in (3, 4):
+        if version in (3, 4, 5):
             if readonly:
                 db.close()
                 raise StoreError(
@@ -89,7 +97,11 @@ class Store:
                 )
             if version == 3:
                 add_postings(db, _progress_bar(f"indexing the cache {self.path} (once)", "events"))
-            add_eids(db, _progress_bar(f"re-keying the cache {self.path} (once)", "events"))
+            if version in (3, 4):
+                add_eids(db, _progress_bar(f"re-keying the cache {self.path} (once)", "events"))
+            add_tampering(
+                db, _progress_bar(f"noting tampering calls in {self.path} (once)", "calls")
+            )
             version = schema_version(db)
         if version is not None and version != SCHEMA_VERSION:
             db.close()
@@ -101,6 +113,11 @@ class Store:
             if readonly:
                 raise StoreError(f"{self.path} is not a trailtui cache")
             create_schema(db)
+        elif not tampering_current(db) and not readonly:
+            add_tampering(db, _progress_bar(f"noting tampering calls in {self.path}", "calls"))
+        # read-only, made by a trailtui with another table of tampering calls: the warning
+        # reads the records (tampering_calls says None)
+        self._tampering_current = tampering_current(db)
         self.db = db
         self.origins = Origins(db)
         self.queries = Queries(db)
@@ -243,6 +260,16 @@ class Store:
     ) -> Iterator[tuple[int, str]]:
         """(id, raw JSON text) of the matching events, newest first, streamed."""
         return self.queries.iter_raw(f, scope, limit)
+
+    def tampering_calls(
+        self, f: Filter, scope: Sequence[int] | None = None, limit: int | None = None
+    ) -> list[tuple[Row, str]] | None:
+        """The tampering calls (and those undoing one) matching the filter, newest first, each
+        with what it acted on; None when this cache does not keep them for today's table of
+        calls (opened read-only: read their records instead)."""
+        if not self._tampering_current:
+            return None
+        return self.queries.tampering_calls(f, scope, limit)
 
     def raw(self, event_rowid: int) -> str | None:
         """The event's record, exactly as its source gave it (secrets redacted)."""

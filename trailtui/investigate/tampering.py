@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 from ..filter.language import Filter, Term, Value
 from ..records.event import loads, parse_record
 from ..records.tampering import BUCKET_TAMPERING, TAMPERING, UNDOERS, Tamper, target_of
+from ..store.queries import Call
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ..store.queries import Row
     from ..store.store import Store
 
 
@@ -75,27 +75,7 @@ def _bucket_filter(bucket: str) -> Filter:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Call:
-    """What pairing needs of one call (a row of the cache, or a record read)."""
-
-    event_id: str
-    time: datetime
-    name: str
-    region: str
-    who: str
-    error: str
-    target: str
-
-
-def _from_rows(got: list[tuple[Row, str]]) -> list[_Call]:
-    return [
-        _Call(r.event_id, r.time, r.name, r.region, r.principal, r.error_code, target)
-        for r, target in got
-    ]
-
-
-def _from_records(store: Store, f: Filter, scope: Sequence[int] | None, limit: int) -> list[_Call]:
+def _from_records(store: Store, f: Filter, scope: Sequence[int] | None, limit: int) -> list[Call]:
     """The calls read from their records (a trail bucket's calls, or a read-only cache that
     keeps another table of tampering calls)."""
     out = []
@@ -105,7 +85,7 @@ def _from_records(store: Store, f: Filter, scope: Sequence[int] | None, limit: i
         except ValueError:
             continue
         out.append(
-            _Call(ev.event_id, ev.time, ev.name, ev.region, ev.principal.display,
+            Call(ev.event_id, ev.time, ev.name, ev.region, ev.principal.display,
                   ev.error_code, target_of(ev.raw))
         )  # fmt: skip
     return out
@@ -131,8 +111,9 @@ def find(
         since=f.since,
         until=f.until,
     )
-    kept = store.tampering_calls(wanted, scope, limit * 2)
-    calls = _from_records(store, wanted, scope, limit * 2) if kept is None else _from_rows(kept)
+    calls = store.tampering_calls(wanted, scope, limit * 2)
+    if calls is None:
+        calls = _from_records(store, wanted, scope, limit * 2)
     for b in buckets:
         calls += _from_records(store, _bucket_filter(b).with_window(f.since, f.until), scope, limit)
     calls.sort(key=lambda e: e.time)

@@ -317,7 +317,7 @@ class Writer:
         blobs: list[tuple[int, bytes]] = []
         resources: list[tuple[int, int, int, int]] = []
         issued: list[tuple[int, int]] = []
-        targets: list[tuple[int, str]] = []
+        targets: list[tuple[int, int, str]] = []
         files: list[tuple[int, FileRecord]] = []
         out: list[IngestStats] = []
         for b, st, oid, g, event_of, cbase in plans:
@@ -352,7 +352,7 @@ class Writer:
             for row, target in b.targets:
                 ev = event_of[row]
                 if ev is not None:
-                    targets.append((ev, clean(target)))
+                    targets.append((ev, b.rows[row][2], clean(target)))
             if b.file is not None:
                 files.append((oid, b.file))
         self._record_files(c, files, now)
@@ -360,7 +360,7 @@ class Writer:
         c.executemany("INSERT INTO blobs VALUES (?, ?)", blobs)
         c.executemany("INSERT OR IGNORE INTO resources VALUES (?, ?, ?, ?)", resources)
         c.executemany("INSERT OR IGNORE INTO issued_keys VALUES (?, ?)", issued)
-        c.executemany("INSERT INTO tampering VALUES (?, ?)", targets)
+        c.executemany("INSERT INTO tampering VALUES (?, ?, ?)", targets)
         c.executemany("INSERT OR IGNORE INTO extra_origins VALUES (?, ?)", extra)
         return out
 

@@ -141,20 +141,21 @@ def add_tampering(db: Database, progress: Progress | None = None) -> None:
             return
         if version[0] == "6" and calls is not None and calls[0] == CALLS_KEY:
             return  # another process did it meanwhile
-        c.execute(TAMPERING)
+        for ddl in filter(None, TAMPERING.split(";\n")):  # (a script would commit)
+            c.execute(ddl)
         c.execute("DELETE FROM tampering")
         names = sorted(CALLS)
         rows = c.execute(
-            "SELECT e.id, e.chunk, e.idx FROM events e JOIN kinds k ON k.id = e.kind "
+            "SELECT e.id, e.ts, e.chunk, e.idx FROM events e JOIN kinds k ON k.id = e.kind "
             f"WHERE k.name IN ({','.join('?' * len(names))}) ORDER BY e.chunk, e.idx",
             names,
         ).fetchall()
         if progress is not None:
             progress(0, len(rows))
-        out: list[tuple[int, str]] = []
+        out: list[tuple[int, int, str]] = []
         lines: list[bytes] = []
         at = None
-        for n, (event, chunk, idx) in enumerate(rows, 1):
+        for n, (event, ts, chunk, idx) in enumerate(rows, 1):
             if chunk != at:
                 at = chunk
                 blob = c.execute("SELECT data FROM blobs WHERE chunk = ?", (chunk,)).fetchone()
@@ -167,10 +168,10 @@ def add_tampering(db: Database, progress: Progress | None = None) -> None:
             except ValueError:
                 raw = None
             target = target_of(raw) if isinstance(raw, dict) else ""
-            out.append((int(event), clean(target)))
+            out.append((int(event), int(ts), clean(target)))
             if progress is not None and n % 10_000 == 0:
                 progress(n, len(rows))
-        c.executemany("INSERT INTO tampering VALUES (?, ?)", out)
+        c.executemany("INSERT INTO tampering VALUES (?, ?, ?)", out)
         c.execute("INSERT OR REPLACE INTO meta VALUES ('tampering_calls', ?)", (CALLS_KEY,))
         c.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
         if progress is not None:

@@ -44,6 +44,19 @@ LIST_SQL = (
 
 
 @dataclass(slots=True, frozen=True)
+class Call:
+    """A call of the tampering table: what pairing it with the call that undid it needs."""
+
+    event_id: str
+    time: datetime
+    name: str
+    region: str
+    who: str
+    error: str
+    target: str  # what it acted on ('' when its request does not say)
+
+
+@dataclass(slots=True, frozen=True)
 class Row:
     """What the event list shows for one event."""
 
@@ -304,17 +317,22 @@ class Queries(ChunkScans):
 
     def tampering_calls(
         self, f: Filter, scope: Sequence[int] | None, limit: int | None
-    ) -> list[tuple[Row, str]]:
-        """The rows of the tampering table matching the filter, newest first, with their
-        targets: the small table drives (CROSS JOIN), each of its events checked by id."""
+    ) -> list[Call]:
+        """The calls of the tampering table matching the filter, newest first: the small
+        table drives, newest first (CROSS JOIN: each of its events checked by id, until the
+        limit)."""
         where, params = self.where(f, scope)
         q = (
-            "SELECT e.id, t.target FROM tampering t CROSS JOIN events e ON e.id = t.event "
-            f"WHERE {where} ORDER BY e.ts DESC, e.id DESC LIMIT ?"
+            "SELECT e.eid, e.eid_text, e.ts, k.name, g.s, p.display, r.code, t.target "
+            "FROM tampering t INDEXED BY tampering_ts CROSS JOIN events e ON e.id = t.event "
+            "JOIN kinds k ON k.id = e.kind JOIN regions g ON g.id = e.region "
+            "JOIN principals p ON p.id = e.principal JOIN errors r ON r.id = e.error "
+            f"WHERE {where} ORDER BY t.ts DESC, t.event DESC LIMIT ?"
         )
-        got = self.db.all(q, [*params, -1 if limit is None else limit])
-        targets = {int(i): str(t) for i, t in got}
-        return [(r, targets[r.id]) for r in self.rows(list(targets))]
+        return [
+            Call(eid_text(k, x), datetime.fromtimestamp(ts / 1000, tz=UTC), *rest)
+            for k, x, ts, *rest in self.db.all(q, [*params, -1 if limit is None else limit])
+        ]
 
     def _lines(self, rows: list[tuple[int, int, int]]) -> Iterator[tuple[int, str]]:
         for rid, chunk, idx in rows:

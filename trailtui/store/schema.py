@@ -63,9 +63,11 @@ EIDS = (
     "CREATE TABLE IF NOT EXISTS eids (eid BLOB PRIMARY KEY, event INTEGER NOT NULL) "
     "WITHOUT ROWID;\n"
 )
-# the calls of records/tampering.py's CALLS, each with what it acted on ('' when unknown)
+# the calls of records/tampering.py's CALLS, each with what it acted on ('' when unknown) and
+# its time (the warning walks the newest first)
 TAMPERING = (
-    "CREATE TABLE IF NOT EXISTS tampering (event INTEGER PRIMARY KEY, target TEXT NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS tampering (event INTEGER PRIMARY KEY, ts INTEGER NOT NULL, "
+    "target TEXT NOT NULL);\nCREATE INDEX IF NOT EXISTS tampering_ts ON tampering (ts);\n"
 )
 POSTINGS = (
     "CREATE TABLE IF NOT EXISTS postings (col INTEGER NOT NULL, value INTEGER NOT NULL, "

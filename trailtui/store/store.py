@@ -37,7 +37,7 @@ from .migrate import (
     tampering_current,
 )
 from .origins import Origins
-from .queries import Queries, Row
+from .queries import Call, Queries, Row
 from .schema import SCHEMA_VERSION
 
 __all__ = [
@@ -263,7 +263,7 @@ class Store:
 
     def tampering_calls(
         self, f: Filter, scope: Sequence[int] | None = None, limit: int | None = None
-    ) -> list[tuple[Row, str]] | None:
+    ) -> list[Call] | None:
         """The tampering calls (and those undoing one) matching the filter, newest first, each
         with what it acted on; None when this cache does not keep them for today's table of
         calls (opened read-only: read their records instead)."""

@@ -32,6 +32,7 @@ def _resolved(b: FileBatch) -> tuple[Any, ...]:
         b.file.events,
         list(b.file.rejects),
         b.duplicates,
+        b.targets,
     )
 
 
@@ -91,11 +92,16 @@ def test_fast_path_equals_the_general_parser_on_odd_records() -> None:
         [1, 2],  # rejected: not an object
         {**RECORD, "eventID": "x-5", "resources": [{"ARN": "arn:aws:s3:::b", "type": "AWS::S3::Bucket"}],
          "requestParameters": {"instancesSet": {"items": [{"instanceId": "i-1"}]}}},
+        # tampering calls: what each acted on is kept (none when the request does not say)
+        {**RECORD, "eventID": "k-1", "eventName": "StopLogging", "requestParameters": {"name": "t"}},
+        {**RECORD, "eventID": "k-2", "eventName": "DeleteTrail", "requestParameters": "odd"},
+        {**RECORD, "eventID": "k-3", "eventName": "DisableKey", "requestParameters": {"keyId": 7}},
     ]  # fmt: skip
     fast, general = _both(json.dumps({"Records": recs}).encode())
     assert fast == general
     assert b"tok" not in b"".join(fast[1]) and b"<redacted by trailtui>" in b"".join(fast[1])
     assert fast[6] == 1 and len(fast[5]) == 4
+    assert [t for _, t in fast[7]] == ["t", "", ""]
     gz = gzip.compress(json.dumps({"Records": recs}).encode())
     assert _both(gz)[0] == fast
 

@@ -18,7 +18,7 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar, overload
+from typing import Any, NoReturn, TypeVar, cast, overload
 
 from .common import EXIT_USAGE
 
@@ -218,7 +218,7 @@ class _Outline(_Parser):
     parser shows only the command's name and help line, so the command's arguments are not
     built (about 200 arguments: ~40 M instructions, ~12 ms, of every explorer start). It
     never parses: argparse hands arguments to a command's parser only when the command line
-    names that command, and then build_parser builds them all."""
+    names that command, and then build_parser builds that one."""
 
     def __init__(self, **kwargs: Any) -> None:  # no argparse set-up: nothing reads it
         pass
@@ -261,9 +261,15 @@ class _OutlineCommands:
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """The parser; given the command line it will parse (``argv``), the commands' arguments
-    are built only when it names a command."""
-    commands = argv is None or any(a in COMMANDS for a in argv)
+    """The parser; given the command line it will parse (``argv``), only the commands it
+    names have their arguments built (the others: their name and help line)."""
+    named = COMMANDS if argv is None else COMMANDS.intersection(argv)
+
+    def command_parser(**kwargs: Any) -> _Parser:
+        # argparse names a command's parser "trailtui COMMAND"
+        built = kwargs["prog"].rsplit(" ", 1)[-1] in named
+        return _Parser(**kwargs) if built else _Outline(**kwargs)
+
     p = _Parser(
         prog="trailtui",
         description="Explore AWS CloudTrail events from the terminal.",
@@ -272,7 +278,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         "opens the explorer.",
     )
     p.add_argument("--version", action=_Version)
-    sub = p.add_subparsers(dest="command", parser_class=_Parser if commands else _Outline)
+    sub = p.add_subparsers(dest="command", parser_class=cast("type[_Parser]", command_parser))
 
     ing = sub.add_parser("ingest", help="load files and folders into the cache")
     ing.add_argument("paths", nargs="+", type=Path, metavar="PATH")

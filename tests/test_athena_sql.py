@@ -14,14 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trailtui.fields import FIELDS
-from trailtui.filter.athena import (
-    Untranslatable,
-    compile_filter,
-    lit,
-    quote_table,
-    regex,
-    time_sql,
-)
+from trailtui.filter.athena import Untranslatable, compile_filter, lit, regex
+from trailtui.filter.athena_query import quote_table, time_sql
 from trailtui.filter.language import parse
 from trailtui.filter.match import matches
 from trailtui.records.event import parse_record

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..filter.athena import AthenaPlan, compile_filter, last_day, query_sql, quote_table
+from ..filter.athena import AthenaPlan, compile_filter
+from ..filter.athena_query import last_day, query_sql, quote_table
 from .athena_query import (
     Runner,
     TableSettings,

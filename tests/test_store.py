@@ -164,6 +164,31 @@ def test_bad_file_next_to_good_ones_loses_nothing(tmp_path: Path) -> None:
     assert again.added == 0 and again.unchanged == len(again.files)
 
 
+def test_origin_uris_resolve_links_as_path_resolve_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A walk resolves each folder once: every file's origin is still its resolved path
+    (a linked file is its target, a file in a linked folder is under the folder's target)."""
+    real = tmp_path / "real" / "a" / "b"
+    real.mkdir(parents=True)
+    (real / "f.json").write_text("{}")
+    (tmp_path / "real" / "a" / "link.json").symlink_to(real / "f.json")
+    (tmp_path / "linked").symlink_to(tmp_path / "real" / "a")
+    monkeypatch.chdir(tmp_path / "real")
+    dirs: dict[str, str] = {}
+    for p in [
+        real / "f.json",
+        tmp_path / "real" / "a" / "link.json",
+        tmp_path / "linked" / "b" / "f.json",
+        tmp_path / "linked" / "link.json",
+        Path("a/b/f.json"),
+        Path("a/b/../b/f.json"),
+        Path("."),
+        Path("a/.."),
+    ]:
+        assert origin_uri(p, dirs) == str(p.resolve()) == origin_uri(p), p
+
+
 def test_a_folder_is_one_scope_id_however_many_files(tmp_path: Path) -> None:
     """A folder's (or a trail's) scope is its root origin: events cached before the root
     existed are given it when it is created, and files added later carry it."""

@@ -7,6 +7,7 @@ many to a transaction (a file is marked read in the same transaction as its even
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
@@ -98,8 +99,17 @@ class IngestReport:
         return sum(1 for f in self.files if f.skipped)
 
 
-def origin_uri(path: Path) -> str:
-    return str(path.resolve())
+def origin_uri(path: Path, dirs: dict[str, str] | None = None) -> str:
+    """The file's absolute path, every link resolved: its origin in the cache. ``dirs``: the
+    folders this walk resolved so far (a file that is not a link is its folder's resolved
+    path plus its name: one lstat, not one for each part of a path 14 parts deep)."""
+    if dirs is None or path.name in ("", ".", "..") or path.is_symlink():
+        return str(path.resolve())
+    parent = str(path.parent)
+    real = dirs.get(parent)
+    if real is None:
+        real = dirs[parent] = os.path.realpath(parent)
+    return os.path.join(real, path.name)
 
 
 Progress = Callable[[int, int, FileReport], None]  # (files done, files total, last file)
@@ -131,7 +141,9 @@ def _read(
     return fr, rec, res.events
 
 
-def _job(store: Store, fpath: Path, force: bool) -> tuple[FileReport, FileJob | None]:
+def _job(
+    store: Store, fpath: Path, force: bool, dirs: dict[str, str]
+) -> tuple[FileReport, FileJob | None]:
     """Stat one file: (its report, the job that reads it, or None when it is skipped)."""
     fr = FileReport(str(fpath))
     try:
@@ -139,7 +151,7 @@ def _job(store: Store, fpath: Path, force: bool) -> tuple[FileReport, FileJob | 
     except OSError as e:
         fr.error = f"unreadable: {e.strerror or e}"
         return fr, None
-    uri = origin_uri(fpath)
+    uri = origin_uri(fpath, dirs)
     if not force and store.file_seen(uri, st.st_size, st.st_mtime_ns, None):
         fr.skipped = True
         return fr, None
@@ -219,6 +231,7 @@ def ingest_paths(
     report = IngestReport()
     todo = list(iter_input_files([Path(p) for p in paths]))
     waiting: deque[FileReport] = deque()
+    dirs: dict[str, str] = {}  # folders resolved by this walk
 
     def done(fr: FileReport) -> None:
         report.files.append(fr)
@@ -229,7 +242,7 @@ def ingest_paths(
         for fpath in todo:
             if cancelled():
                 return
-            fr, job = _job(store, fpath, force)
+            fr, job = _job(store, fpath, force, dirs)
             if job is None:
                 done(fr)
                 continue
@@ -315,13 +328,14 @@ class FolderTrail:
             # a small folder is read whole, many files to a transaction; a big one a file at
             # a time, so the list fills (and `enough` is asked) as early as possible
             out = BatchWriter(store, written)
+            dirs: dict[str, str] = {}  # folders resolved by this read
             with bulk(), _committed(store):
                 while self._pos < len(self._todo) and not (
                     cancelled() or (enough() and not self._catching_up and not small)
                 ):
                     fpath, size = self._todo[self._pos]
                     self._pos += 1
-                    fr, job = _job(store, fpath, False)
+                    fr, job = _job(store, fpath, False, dirs)
                     if job is None:
                         if fr.skipped:
                             self._catching_up = False

@@ -91,6 +91,45 @@ async def test_follow_logs_new_events_on_top_cursor_kept(
     store.close()
 
 
+async def test_follow_a_read_landing_events_above_the_cursor_keeps_it_on_its_event(
+    fake_logs: FakeLogs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Following, the window's own read (the cursor nearing the end starts one) may bring the
+    new events before a poll does: the cursor stays on its event all the same (it stayed on
+    its row: a full run saw the test above time out with the cursor at 3)."""
+    now = datetime.now(UTC)
+    old = _at(
+        records("111111111111", "us-east-1", 40), now - timedelta(minutes=2), timedelta(minutes=3)
+    )
+    fake_logs.put_records("111111111111", "us-east-1", "CloudTrail/prod", old, delay_ms=0)
+    fake_logs.rate = 0
+    store = Store(tmp_path / "logs.sqlite")
+    src = LogsSource(["CloudTrail/prod"], [None], ["us-east-1"])
+    src.follow = FAST
+    monkeypatch.setattr(TrailApp, "_follow_tick", lambda self: None)  # no polls: the read
+    app = TrailApp(store, src.scope(store), src.label, sources=[src], window="24h")
+    async with app.run_test(size=(140, 40)) as pilot:
+        lst = app.event_list
+        await _until(pilot, lambda: lst.total == 40 and not app.reader_busy())
+        await pilot.press("j", "j", "j")
+        await _until(pilot, lambda: lst.current is not None and lst.cursor == 3)
+        kept = lst.current
+        assert kept is not None
+        await pilot.press("ctrl+t")
+        assert app.following
+        fresh = _at(records("111111111111", "us-east-1", 45)[40:], datetime.now(UTC),
+                    timedelta(seconds=1))  # fmt: skip
+        fake_logs.put_records("111111111111", "us-east-1", "CloudTrail/prod", fresh, delay_ms=0)
+        await _until(pilot, lambda: not app.reader_busy())
+        src.refresh()  # what is new since the last read, read by the window's read
+        app.read_more()
+        await _until(pilot, lambda: lst.total == 45)
+        await _until(pilot, lambda: lst.current is not None and lst.cursor == 8)
+        assert lst.current is not None and lst.current.event_id == kept.event_id
+        assert "5 new" in app.status.follow  # counted as the polls count theirs
+    store.close()
+
+
 def _write_trail_file(folder: Path, name: str, recs: list[dict[str, Any]]) -> None:
     with gzip.open(folder / name, "wt") as fh:
         json.dump({"Records": recs}, fh)

@@ -91,12 +91,17 @@ class ReaderMixin(AppBase):
         def gone() -> bool:
             return worker.is_cancelled or not self.is_running
 
+        def landed(errors: list[str] | None = None, stopped: bool = False) -> None:
+            # following, events may land above the cursor: where its event is now
+            place = self._place(f) if self.following else None
+            with contextlib.suppress(RuntimeError):
+                self.call_from_thread(self._landed, errors, stopped, place)
+
         def progress() -> None:
             now = time.monotonic()
             if now - last[0] > REPAINT_EVERY and not gone():
                 last[0] = now
-                with contextlib.suppress(RuntimeError):
-                    self.call_from_thread(self._landed)
+                landed()
 
         def enough() -> bool:
             """AHEAD rows past the cursor are in the store (the list itself repaints only a
@@ -124,8 +129,17 @@ class ReaderMixin(AppBase):
                 errors.append(f"{src.label}: {type(e).__name__}: {e}")
             if gone():
                 return
-        with contextlib.suppress(RuntimeError):
-            self.call_from_thread(self._landed, errors, True)
+        landed(errors, True)
+
+    def _place(self, f: Filter) -> tuple[Row, int, int] | None:
+        """(In a worker) the cursor's event, its row, and its row now (None: not known)."""
+        try:
+            lst = self.event_list
+            row, at = self.call_from_thread(lambda: (lst.current, lst.cursor))
+        except RuntimeError:  # the app is closing
+            return None
+        index = None if row is None else self.store.index_of(f, row.id, row.ts, self.scope)
+        return None if row is None or index is None else (row, at, index)
 
     def _ask_to_read(self, f: Filter, asks: list[str]) -> None:
         from .screens.confirm import ConfirmScreen
@@ -163,10 +177,22 @@ class ReaderMixin(AppBase):
         self.status.set(live="asking before a query with no time window…")
         self.push_screen(ConfirmScreen("Run this query?", asks), answered)
 
-    def _landed(self, errors: list[str] | None = None, stopped: bool = False) -> None:
+    def _landed(
+        self,
+        errors: list[str] | None = None,
+        stopped: bool = False,
+        place: tuple[Row, int, int] | None = None,
+    ) -> None:
         if self.closing():
             return
-        self.event_list.reload()
+        if place is not None:  # following: what landed above the cursor is new
+            row, at, index = place
+            self._reload_keeping(row, at, index, max(index - at, 0))
+            if index > at and self.following:
+                self.follow_new += index - at
+                self._follow_status()
+        else:
+            self.event_list.reload()
         self._reader_status(stopped)
         if errors:
             self.status.set(message=errors[0], error=True)
@@ -339,23 +365,27 @@ class ReaderMixin(AppBase):
         if f != self.filter or self.closing():
             return  # a new filter while polling: its own list
         if added > 0:
-            lst = self.event_list
-            current = lst.current
-            # the cursor still on the poll's event: not moved since the poll began (its row
-            # may be being re-read, or hold another event already if the list was re-read
-            # with the new ones), or moved and back on it
-            same = row is not None and (
-                lst.cursor == at or (current is not None and current.id == row.id)
-            )
-            if same and index is not None:
-                lst.rows_added(index, added)
-            else:
-                lst.reload()
+            self._reload_keeping(row, at, index, added)
             self.follow_new += added
             self._reader_status()
             self.refresh_coverage()
             self.call_after_refresh(self.relayout)
         self._follow_status(errors[0] if errors else "")
+
+    def _reload_keeping(self, row: Row | None, at: int, index: int | None, added: int) -> None:
+        """The list re-read after ``added`` events landed; the cursor kept on the event it was
+        on at ``at`` (now at ``index``) if it is still there: not moved since (its row may be
+        being re-read, or hold another event already if the list was re-read with the new
+        ones), or moved and back on it."""
+        lst = self.event_list
+        current = lst.current
+        same = row is not None and (
+            lst.cursor == at or (current is not None and current.id == row.id)
+        )
+        if same and index is not None:
+            lst.rows_added(index, added)
+        else:
+            lst.reload()
 
     def follow_looked(self, index: int) -> None:
         """The cursor moved (index): back at the top, the new events have been seen."""

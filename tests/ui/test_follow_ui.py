@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 from trailtui.sources.base import Follow
 from trailtui.sources.folder import FolderTrail
 from trailtui.sources.logs import LogsSource
-from trailtui.store.store import Store
+from trailtui.store.store import Row, Store
 from trailtui.ui.app import TrailApp
 
 from ..fakes.cloudtrail import records
@@ -44,9 +44,8 @@ def _ids(app: TrailApp) -> list[str]:
     return [r.event_id for r in app.store.window(app.filter, 0, 10_000, app.scope)]
 
 
-async def test_follow_logs_new_events_on_top_cursor_kept(
-    fake_logs: FakeLogs, tmp_path: Path
-) -> None:
+def _logs_app(fake_logs: FakeLogs, tmp_path: Path) -> tuple[TrailApp, LogsSource]:
+    """The explorer on a followed CloudWatch Logs group of 40 events (the last 24 h)."""
     now = datetime.now(UTC)
     old = _at(
         records("111111111111", "us-east-1", 40), now - timedelta(minutes=2), timedelta(minutes=3)
@@ -56,27 +55,43 @@ async def test_follow_logs_new_events_on_top_cursor_kept(
     store = Store(tmp_path / "logs.sqlite")
     src = LogsSource(["CloudTrail/prod"], [None], ["us-east-1"])
     src.follow = FAST
-    app = TrailApp(store, src.scope(store), src.label, sources=[src], window="24h")
+    return TrailApp(store, src.scope(store), src.label, sources=[src], window="24h"), src
+
+
+async def _following_at_3(
+    pilot: Pilot[int], app: TrailApp, fake_logs: FakeLogs
+) -> tuple[Row, set[str]]:
+    """The cursor on the fourth event, follow on, then five new events delivered: the
+    cursor's event (it should stay on it, now the ninth) and the new ones' ids."""
+    lst = app.event_list
+    await _until(pilot, lambda: lst.total == 40 and not app.reader_busy())
+    await pilot.press("j", "j", "j")
+    await _until(pilot, lambda: lst.current is not None and lst.cursor == 3)
+    kept = lst.current
+    assert kept is not None
+    await pilot.press("ctrl+t")
+    assert app.following
+    assert "polling FilterLogEvents" in app.status.follow
+    fresh = records("111111111111", "us-east-1", 45)[40:]
+    fresh = _at(fresh, datetime.now(UTC), timedelta(seconds=1))
+    fake_logs.put_records("111111111111", "us-east-1", "CloudTrail/prod", fresh, delay_ms=0)
+    return kept, {r["eventID"] for r in fresh}
+
+
+async def test_follow_logs_new_events_on_top_cursor_kept(
+    fake_logs: FakeLogs, tmp_path: Path
+) -> None:
+    app, _ = _logs_app(fake_logs, tmp_path)
+    store = app.store
     async with app.run_test(size=(140, 40)) as pilot:
         lst = app.event_list
-        await _until(pilot, lambda: lst.total == 40 and not app.reader_busy())
-        await pilot.press("j", "j", "j")
-        await _until(pilot, lambda: lst.current is not None and lst.cursor == 3)
-        kept = lst.current
-        assert kept is not None
-        await pilot.press("ctrl+t")
-        assert app.following
-        assert "polling FilterLogEvents" in app.status.follow
-        # events delivered while the explorer follows
-        fresh = records("111111111111", "us-east-1", 45)[40:]
-        fresh = _at(fresh, datetime.now(UTC), timedelta(seconds=1))
-        fake_logs.put_records("111111111111", "us-east-1", "CloudTrail/prod", fresh, delay_ms=0)
+        kept, fresh = await _following_at_3(pilot, app, fake_logs)
         await _until(pilot, lambda: lst.total == 45)
         await _until(pilot, lambda: lst.current is not None and lst.cursor == 8)
         assert lst.current is not None and lst.current.event_id == kept.event_id
         ids = _ids(app)
         assert len(ids) == len(set(ids)) == 45  # none twice
-        assert set(ids[:5]) == {r["eventID"] for r in fresh}  # on top
+        assert set(ids[:5]) == fresh  # on top
         assert lst.row_at(0) is not None and lst.row_at(0).event_id in ids[:5]  # type: ignore[union-attr]
         assert "5 new" in app.status.follow
         # more polls add nothing twice
@@ -97,29 +112,11 @@ async def test_follow_a_read_landing_events_above_the_cursor_keeps_it_on_its_eve
     """Following, the window's own read (the cursor nearing the end starts one) may bring the
     new events before a poll does: the cursor stays on its event all the same (it stayed on
     its row: a full run saw the test above time out with the cursor at 3)."""
-    now = datetime.now(UTC)
-    old = _at(
-        records("111111111111", "us-east-1", 40), now - timedelta(minutes=2), timedelta(minutes=3)
-    )
-    fake_logs.put_records("111111111111", "us-east-1", "CloudTrail/prod", old, delay_ms=0)
-    fake_logs.rate = 0
-    store = Store(tmp_path / "logs.sqlite")
-    src = LogsSource(["CloudTrail/prod"], [None], ["us-east-1"])
-    src.follow = FAST
     monkeypatch.setattr(TrailApp, "_follow_tick", lambda self: None)  # no polls: the read
-    app = TrailApp(store, src.scope(store), src.label, sources=[src], window="24h")
+    app, src = _logs_app(fake_logs, tmp_path)
     async with app.run_test(size=(140, 40)) as pilot:
         lst = app.event_list
-        await _until(pilot, lambda: lst.total == 40 and not app.reader_busy())
-        await pilot.press("j", "j", "j")
-        await _until(pilot, lambda: lst.current is not None and lst.cursor == 3)
-        kept = lst.current
-        assert kept is not None
-        await pilot.press("ctrl+t")
-        assert app.following
-        fresh = _at(records("111111111111", "us-east-1", 45)[40:], datetime.now(UTC),
-                    timedelta(seconds=1))  # fmt: skip
-        fake_logs.put_records("111111111111", "us-east-1", "CloudTrail/prod", fresh, delay_ms=0)
+        kept, _ = await _following_at_3(pilot, app, fake_logs)
         await _until(pilot, lambda: not app.reader_busy())
         src.refresh()  # what is new since the last read, read by the window's read
         app.read_more()
@@ -127,7 +124,7 @@ async def test_follow_a_read_landing_events_above_the_cursor_keeps_it_on_its_eve
         await _until(pilot, lambda: lst.current is not None and lst.cursor == 8)
         assert lst.current is not None and lst.current.event_id == kept.event_id
         assert "5 new" in app.status.follow  # counted as the polls count theirs
-    store.close()
+    app.store.close()
 
 
 def _write_trail_file(folder: Path, name: str, recs: list[dict[str, Any]]) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .event import loads
+
 
 @dataclass(frozen=True, slots=True)
 class Tamper:
@@ -97,3 +99,12 @@ def target_of(raw: dict[str, Any]) -> str:
         if isinstance(v, str) and v:
             return v[:TARGET_CHARS]
     return ""
+
+
+def target_in(line: bytes) -> str:
+    """target_of a record given as its JSON text ('' when it is not an object)."""
+    try:
+        raw = loads(line)
+    except ValueError:
+        return ""
+    return target_of(raw) if isinstance(raw, dict) else ""

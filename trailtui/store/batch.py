@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..records.event import Event, Principal, loads, raw_bytes
-from ..records.tampering import CALLS, target_of
+from ..records.event import Event, Principal, raw_bytes
+from ..records.tampering import CALLS, target_in
 from .codec import compress_chunk, eid_key
 from .schema import DICTS
 
@@ -178,8 +178,8 @@ class BatchBuilder:
         self._lines.append(line)
         self._t.append(ts)
         self._bytes += len(line)
-        if name in CALLS:
-            self._target(row, line)
+        if name in CALLS:  # a tampering call: what it acted on (rare: parsed again)
+            self.batch.targets.append((row, target_in(line)))
         if resources:
             names, types = m[T_RNAME], m[T_RTYPE]
             for pos, (typ, rname) in enumerate(resources):
@@ -220,22 +220,13 @@ class BatchBuilder:
         self._t.append(ts)
         self._bytes += len(line)
         if name in CALLS:
-            self._target(row, line)
+            self.batch.targets.append((row, target_in(line)))
         for pos, (typ, rname) in enumerate(resources):
             b.resources.append((row, pos, self.value((T_RNAME, rname)), self.value((T_RTYPE, typ))))
         if issued_key:
             b.issued.append((row, self.value((T_KEY, issued_key))))
         if len(self._lines) >= CHUNK_LINES or self._bytes >= CHUNK_BYTES:
             self._flush()
-
-    def _target(self, row: int, line: bytes) -> None:
-        """What a tampering call (or one that undoes one) acted on, from its record as kept."""
-        try:
-            raw = loads(line)
-        except ValueError:  # pragma: no cover - the line is the parser's own dump
-            raw = None
-        target = target_of(raw) if isinstance(raw, dict) else ""
-        self.batch.targets.append((row, target))
 
     def _flush(self) -> None:
         if self._lines:

@@ -23,8 +23,7 @@ from typing import Any
 
 import zstandard
 
-from ..records.event import loads
-from ..records.tampering import CALLS, target_of
+from ..records.tampering import CALLS, target_in
 from .batch import (
     T_ACCOUNT,
     T_AGENT,
@@ -163,11 +162,7 @@ def add_tampering(db: Database, progress: Progress | None = None) -> None:
                     lines = decompress_chunk(bytes(blob[0])).split(b"\n") if blob else []
                 except zstandard.ZstdError:  # a damaged chunk: its calls without a target
                     lines = []
-            try:
-                raw = loads(lines[idx]) if idx < len(lines) else None
-            except ValueError:
-                raw = None
-            target = target_of(raw) if isinstance(raw, dict) else ""
+            target = target_in(lines[idx]) if idx < len(lines) else ""
             out.append((int(event), int(ts), clean(target)))
             if progress is not None and n % 10_000 == 0:
                 progress(n, len(rows))

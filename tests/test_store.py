@@ -321,6 +321,26 @@ def test_postings_of_a_batch_of_several_chunks_name_each_chunk(tmp_path: Path) -
     s.close()
 
 
+def test_postings_of_two_terms_on_one_column_meet_in_a_value(tmp_path: Path) -> None:
+    """`source:iam readonly:false` reads only the chunks holding an IAM call that writes, not
+    every chunk holding an IAM read beside some other write."""
+    s = Store(tmp_path / "c.sqlite")
+    iam, ec2 = "iam.amazonaws.com", "ec2.amazonaws.com"
+    for i in range(8):  # a chunk each: an IAM read and an EC2 write
+        s.ingest(
+            [parse_record(_rec(10 * i, eventSource=iam, eventName="GetUser", readOnly=True)),
+             parse_record(_rec(10 * i + 1, eventSource=ec2, eventName="StopInstances",
+                                readOnly=False))],
+            f"file-{i}",
+        )  # fmt: skip
+    s.ingest([parse_record(_rec(99, eventSource=iam, eventName="CreateUser", readOnly=False))], "w")
+    f = parse("source:iam readonly:false")
+    p = s.queries.plan(f, None)
+    assert p.chunks is not None and len(p.chunks) == 1
+    assert [r.name for r in s.window(f, 0, 10)] == ["CreateUser"]
+    s.close()
+
+
 def test_writes_held_open_are_seen_once_committed_and_a_failed_one_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

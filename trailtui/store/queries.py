@@ -112,14 +112,21 @@ class Queries(ChunkScans):
 
     def _posted(self, postings: list[tuple[int, str, list[Any]]]) -> set[int] | None:
         """The chunks whose postings hold a value of every term (None: too many to be worth
-        reading alone; each term's look-up stops past that many)."""
+        reading alone; each column's look-up stops past that many). Terms on one column are
+        one look-up, of the values all of them allow (``source:iam readonly:false``: the
+        chunks holding an IAM call that writes, not those holding an IAM call and a write)."""
         top = self.db.one("SELECT count(*) FROM chunks")
         cap = max(64, int(top[0] if top else 0) // 4)
-        chosen: set[int] | None = None
+        by_col: dict[int, tuple[list[str], list[Any]]] = {}
         for col, ids, params in postings:
+            conds, ps = by_col.setdefault(col, ([], []))
+            conds.append(f"value IN ({ids})")
+            ps.extend(params)
+        chosen: set[int] | None = None
+        for col, (conds, params) in by_col.items():
             rows = self.db.all(
-                f"SELECT DISTINCT chunk FROM postings WHERE col = {col} AND value IN ({ids}) "
-                f"LIMIT {cap + 1}",
+                f"SELECT DISTINCT chunk FROM postings WHERE col = {col} AND "
+                f"{' AND '.join(conds)} LIMIT {cap + 1}",
                 params,
             )
             if len(rows) > cap:

@@ -4,8 +4,8 @@ records/tampering.py's ``TAMPERING`` is the one table of them (a test per entry)
 reads the ones in a window from the cache (which keeps what each acted on as it ingests it),
 pairs each stop with the call that undid it (StopLogging with the next StartLogging of the
 same trail and region), and says each in one line ("logging stopped in eu-west-1 at 02:10 by
-mallory, restarted 04:40"). Changes to the trail's own bucket (its
-policy, its lifecycle, deletes of its objects) count too when the bucket is known.
+mallory, restarted 04:40"). Changes to the trail's own bucket (its policy, its lifecycle,
+deletes of its objects) count too when the bucket is known.
 """
 
 from __future__ import annotations

@@ -113,11 +113,13 @@ class Store:
             if readonly:
                 raise StoreError(f"{self.path} is not a trailtui cache")
             create_schema(db)
-        elif not tampering_current(db) and not readonly:
+        # made by a trailtui with another table of tampering calls: noted again; read-only,
+        # the warning reads the records (tampering_calls says None)
+        current = tampering_current(db)
+        if not current and not readonly:
             add_tampering(db, _progress_bar(f"noting tampering calls in {self.path}", "calls"))
-        # read-only, made by a trailtui with another table of tampering calls: the warning
-        # reads the records (tampering_calls says None)
-        self._tampering_current = tampering_current(db)
+            current = True
+        self._tampering_current = current
         self.db = db
         self.origins = Origins(db)
         self.queries = Queries(db)
